@@ -1,0 +1,13 @@
+"""annealrbm: train restricted Boltzmann machines with annealing-based samplers.
+
+    from annealrbm import RBM, Trainer, datasets, metrics
+    rbm = RBM(n_visible=20, n_hidden=8, seed=0)
+    history = Trainer(rbm, backend="sa", epochs=200, seed=0).fit(datasets.patterns20())
+    metrics.log_likelihood(rbm, datasets.patterns20())
+"""
+from . import datasets, metrics
+from .model import RBM
+from .trainer import History, Trainer
+
+__version__ = "0.1.0"
+__all__ = ["RBM", "Trainer", "History", "datasets", "metrics", "__version__"]

@@ -1,0 +1,189 @@
+"""Command line: `annealrbm backends | train | reproduce`.
+
+Bad input prints one line `annealrbm: error: ...` and exits 2; failures at run time exit 1.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import backends, datasets, experiments, metrics, plots
+from .fileio import write_json
+from .model import RBM
+from .trainer import Trainer
+
+
+class UsageError(ValueError):
+    """Bad command-line input: reported in one line, exit code 2."""
+
+
+def _option_value(text: str) -> Any:
+    """Parse a backend option value: int, float, true/false, none, a,b list of numbers, or string."""
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered == "none":
+        return None
+    if "," in text:
+        return tuple(_option_value(part) for part in text.split(","))
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _parse_backend_options(pairs: Sequence[str]) -> dict[str, Any]:
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"backend option {pair!r} must look like KEY=VALUE, e.g. num_reads=500")
+        options[key.strip()] = _option_value(value.strip())
+    return options
+
+
+def _cmd_backends(args: argparse.Namespace) -> int:
+    names = backends.available()
+    width = max(map(len, names))
+    for name in names:
+        print(f"{name:<{width}}  {backends.describe(name)}")
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    data = datasets.load(args.dataset)
+    rbm = RBM(data.shape[1], args.hidden, seed=args.seed)
+    options = _parse_backend_options(args.backend_option)
+    report_every = max(1, args.epochs // 10)
+
+    def report(record: dict, trainer: Trainer) -> None:
+        if record["epoch"] % report_every == 0 or record["epoch"] == args.epochs:
+            nll = -record.get("log_likelihood", np.nan)
+            print(
+                f"epoch {record['epoch']:>5}  nll {nll:8.4f}  recon_err {record['reconstruction_error']:.4f}"
+                f"  {record['seconds']:.3f}s (sampler {record['sampler_seconds']:.3f}s)",
+                flush=True,
+            )
+
+    print(f"training {rbm} on {args.dataset} ({len(data)} examples) with backend {args.backend}", flush=True)
+    trainer = Trainer(
+        rbm,
+        backend=args.backend,
+        epochs=args.epochs,
+        seed=args.seed,
+        learning_rate=args.learning_rate,
+        batch_size=args.batch_size,
+        backend_options=options,
+        callbacks=[report],
+    )
+    start = time.perf_counter()
+    history = trainer.fit(data)
+    seconds = time.perf_counter() - start
+    print(f"done: {len(history)} epochs in {seconds:.2f}s (sampler {np.sum(history['sampler_seconds']):.2f}s)")
+    if min(rbm.n_visible, rbm.n_hidden) <= 20:
+        log_z = metrics.log_partition_function(rbm)
+        print(
+            f"exact NLL {-metrics.log_likelihood(rbm, data, log_z):.4f} nats "
+            f"(optimum {experiments.optimal_nll(data):.4f}), KL(data||model) {metrics.kl_divergence(rbm, data, log_z):.4f}"
+        )
+    accuracy = metrics.reconstruction_accuracy(rbm, data, np.random.default_rng(args.seed))
+    print(f"reconstruction accuracy {accuracy:.1%}")
+    if args.save:
+        print(f"saved model to {rbm.save(args.save)}")
+    return 0
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    names = [name.strip() for name in args.backends.split(",") if name.strip()]
+    if not names:
+        raise UsageError("--backends needs at least one backend name, e.g. --backends gibbs,cd,sa,exact")
+    for name in names:
+        backends.describe(name)  # unknown names fail before any training starts
+    data = datasets.patterns20()
+    print(
+        f"20-dimensional pattern experiment: {len(data)} patterns, RBM 20x{args.hidden}, {args.epochs} epochs, "
+        f"seed {args.seed}, backends {', '.join(names)}"
+    )
+    for name in names:
+        options = experiments.EXPERIMENT_BACKEND_OPTIONS.get(name, {})
+        print(f"  {name}: {backends.describe(name)}{'  ' + str(options) if options else ''}")
+    print(flush=True)
+    results = experiments.run_pattern_experiment(
+        backends=names, epochs=args.epochs, n_hidden=args.hidden, seed=args.seed
+    )
+    for result in results:
+        print(experiments.format_reconstructions(data, result))
+        print()
+    print(experiments.format_table(results))
+    if args.out:
+        out = Path(args.out)
+        write_json(out / "results.json", [result.summary() for result in results])
+        plots.plot_nll_per_epoch(
+            plots.nll_curves(results),
+            out / "nll_per_epoch.png",
+            optimum=experiments.optimal_nll(data),
+            title="patterns20: exact NLL per epoch",
+        )
+        print(f"\nwrote {out / 'results.json'} and {out / 'nll_per_epoch.png'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="annealrbm", description="Train RBMs with annealing-based samplers and compare them with CD."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    listing = commands.add_parser("backends", help="list the sampler backends")
+    listing.set_defaults(run=_cmd_backends)
+
+    train = commands.add_parser("train", help="train an RBM on a dataset")
+    train.add_argument("--dataset", default="patterns20", help="patterns20 or bars-and-stripes-N")
+    train.add_argument("--backend", default="sa", help="sampler backend (see `annealrbm backends`)")
+    train.add_argument("--hidden", type=int, default=8, help="number of hidden units")
+    train.add_argument("--epochs", type=int, default=200)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--learning-rate", type=float, default=None, help="constant learning rate (default: schedule)")
+    train.add_argument("--batch-size", type=int, default=100)
+    train.add_argument(
+        "-o", "--backend-option", action="append", default=[], metavar="KEY=VALUE",
+        help="backend option, repeatable, e.g. -o num_reads=500 -o num_sweeps=200",
+    )
+    train.add_argument("--save", metavar="PATH", help="save the trained model (.npz)")
+    train.set_defaults(run=_cmd_train)
+
+    reproduce = commands.add_parser("reproduce", help="the 20-dimensional pattern experiment")
+    reproduce.add_argument("--backends", default=",".join(experiments.DEFAULT_BACKENDS))
+    reproduce.add_argument("--epochs", type=int, default=200)
+    reproduce.add_argument("--hidden", type=int, default=8)
+    reproduce.add_argument("--seed", type=int, default=0)
+    reproduce.add_argument("--out", metavar="DIR", help="write DIR/results.json and DIR/nll_per_epoch.png")
+    reproduce.set_defaults(run=_cmd_reproduce)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except ValueError as exc:  # bad input: validation errors name the problem
+        print(f"annealrbm: error: {exc}", file=sys.stderr)
+        return 2
+    except (RuntimeError, OSError) as exc:
+        print(f"annealrbm: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("annealrbm: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

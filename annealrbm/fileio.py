@@ -1,0 +1,75 @@
+"""Atomic, pickle-free file writing and checked .npz reading.
+
+Every file annealrbm writes goes through `atomic_write`: the bytes land in a temporary
+file in the same directory, are fsynced, then renamed over the target, so a crash never
+leaves a half-written model or result behind.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+
+def atomic_write(path: str | os.PathLike, payload: bytes) -> Path:
+    """Write `payload` to `path` atomically (temporary file, fsync, rename)."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, target)
+    except BaseException:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+        raise
+    directory_fd = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory_fd)
+    finally:
+        os.close(directory_fd)
+    return target
+
+
+def save_npz(path: str | os.PathLike, arrays: Mapping[str, Any]) -> Path:
+    """Save arrays as an uncompressed .npz atomically; object arrays are refused."""
+    buffer = io.BytesIO()
+    checked = {}
+    for key, value in arrays.items():
+        array = np.asarray(value)
+        if array.dtype == object:
+            raise ValueError(f"refusing to save object array {key!r}: it would need pickle")
+        checked[key] = array
+    np.savez(buffer, **checked)
+    return atomic_write(path, buffer.getvalue())
+
+
+def load_npz(path: str | os.PathLike, required: tuple[str, ...], what: str) -> dict[str, np.ndarray]:
+    """Load an .npz without ever unpickling; ValueError if it is unreadable or lacks `required`."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except FileNotFoundError:
+        raise ValueError(f"{what} file not found: {path}") from None
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise ValueError(
+            f"{path} is not a valid {what} file (truncated, tampered or pickled content): {exc}"
+        ) from None
+    missing = [key for key in required if key not in arrays]
+    if missing:
+        raise ValueError(f"{path} is not a valid {what} file: missing {', '.join(missing)}")
+    return arrays
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> Path:
+    """Write `obj` as indented JSON atomically."""
+    return atomic_write(path, (json.dumps(obj, indent=2) + "\n").encode("utf-8"))

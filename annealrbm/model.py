@@ -1,0 +1,169 @@
+"""The Bernoulli-Bernoulli restricted Boltzmann machine: parameters, energies, conditionals.
+
+Conventions (DESIGN.md §3): units in {0, 1}; E(v, h) = -a.v - b.h - v^T W h with W of shape
+(n_visible, n_hidden); p(v, h) = exp(-E) / Z.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dimod
+import numpy as np
+from scipy.special import expit
+
+from . import bqm as bqm_mapping
+from .fileio import load_npz, save_npz
+from .validation import check_binary_states, check_positive_int
+
+FORMAT_NAME = "annealrbm.RBM"
+FORMAT_VERSION = 1
+
+
+def softplus(x: np.ndarray) -> np.ndarray:
+    """log(1 + exp(x)) without overflow."""
+    return np.logaddexp(0.0, x)
+
+
+class RBM:
+    """A binary RBM with weights `W` (n_visible x n_hidden), `visible_bias` and `hidden_bias`."""
+
+    def __init__(
+        self,
+        n_visible: int,
+        n_hidden: int,
+        seed: int | np.random.Generator | None = None,
+        weight_scale: float = 0.01,
+    ) -> None:
+        n_visible = check_positive_int(n_visible, "n_visible")
+        n_hidden = check_positive_int(n_hidden, "n_hidden")
+        rng = np.random.default_rng(seed)
+        self.W = weight_scale * rng.standard_normal((n_visible, n_hidden))
+        self.visible_bias = np.zeros(n_visible)
+        self.hidden_bias = np.zeros(n_hidden)
+
+    # --- shape -----------------------------------------------------------------------------
+    @property
+    def n_visible(self) -> int:
+        return self.W.shape[0]
+
+    @property
+    def n_hidden(self) -> int:
+        return self.W.shape[1]
+
+    @classmethod
+    def from_arrays(cls, W, visible_bias, hidden_bias) -> "RBM":
+        """Build an RBM from given parameter arrays (copied, float64, checked)."""
+        W = np.array(W, dtype=np.float64)
+        visible_bias = np.array(visible_bias, dtype=np.float64)
+        hidden_bias = np.array(hidden_bias, dtype=np.float64)
+        if W.ndim != 2 or W.shape[0] < 1 or W.shape[1] < 1:
+            raise ValueError(f"W must be a non-empty 2-D array, got shape {W.shape}")
+        if visible_bias.shape != (W.shape[0],) or hidden_bias.shape != (W.shape[1],):
+            raise ValueError(
+                f"bias shapes {visible_bias.shape} and {hidden_bias.shape} do not match W {W.shape}"
+            )
+        for name, array in (("W", W), ("visible_bias", visible_bias), ("hidden_bias", hidden_bias)):
+            if not np.all(np.isfinite(array)):
+                raise ValueError(f"{name} contains NaN or infinite values")
+        rbm = cls.__new__(cls)
+        rbm.W, rbm.visible_bias, rbm.hidden_bias = W, visible_bias, hidden_bias
+        return rbm
+
+    def copy(self) -> "RBM":
+        """An independent copy with equal parameters."""
+        return RBM.from_arrays(self.W, self.visible_bias, self.hidden_bias)
+
+    def __repr__(self) -> str:
+        return f"RBM(n_visible={self.n_visible}, n_hidden={self.n_hidden})"
+
+    # --- energies ----------------------------------------------------------------------------
+    def energy(self, visible, hidden) -> np.ndarray:
+        """E(v, h) per row of the batches `visible` and `hidden`."""
+        v = check_binary_states(visible, self.n_visible, "visible")
+        h = check_binary_states(hidden, self.n_hidden, "hidden")
+        if v.shape[0] != h.shape[0]:
+            raise ValueError(f"visible has {v.shape[0]} rows but hidden has {h.shape[0]}")
+        return -(v @ self.visible_bias) - (h @ self.hidden_bias) - np.einsum("ni,ij,nj->n", v, self.W, h)
+
+    def free_energy(self, visible) -> np.ndarray:
+        """F(v) = -a.v - sum_j softplus(b_j + (v^T W)_j), so that p(v) = exp(-F(v)) / Z."""
+        v = check_binary_states(visible, self.n_visible, "visible")
+        return -(v @ self.visible_bias) - softplus(v @ self.W + self.hidden_bias).sum(axis=1)
+
+    # --- conditionals ------------------------------------------------------------------------
+    def hidden_probs(self, visible, check: bool = True) -> np.ndarray:
+        """p(h_j = 1 | v) = sigmoid(b_j + (v^T W)_j), one row per visible state.
+
+        `check=False` skips input validation on hot paths whose input is known to be good.
+        """
+        v = check_binary_states(visible, self.n_visible, "visible") if check else visible
+        return expit(v @ self.W + self.hidden_bias)
+
+    def visible_probs(self, hidden, check: bool = True) -> np.ndarray:
+        """p(v_i = 1 | h) = sigmoid(a_i + (W h)_i), one row per hidden state."""
+        h = check_binary_states(hidden, self.n_hidden, "hidden") if check else hidden
+        return expit(h @ self.W.T + self.visible_bias)
+
+    def sample_hidden(self, visible, rng: np.random.Generator, check: bool = True) -> np.ndarray:
+        """Draw h ~ p(h | v) for each row of `visible`."""
+        probs = self.hidden_probs(visible, check)
+        return (rng.random(probs.shape) < probs).astype(np.float64)
+
+    def sample_visible(self, hidden, rng: np.random.Generator, check: bool = True) -> np.ndarray:
+        """Draw v ~ p(v | h) for each row of `hidden`."""
+        probs = self.visible_probs(hidden, check)
+        return (rng.random(probs.shape) < probs).astype(np.float64)
+
+    def gibbs_sweeps(
+        self, visible: np.ndarray, num_sweeps: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Run `num_sweeps` block-Gibbs sweeps (h|v then v|h) on all chains at once.
+
+        Returns the final visible states and hidden states drawn from p(h | v_final).
+        `visible` must already be valid 0/1 states (this is a hot path and does not check).
+        """
+        for _ in range(num_sweeps):
+            visible = self.sample_visible(self.sample_hidden(visible, rng, False), rng, False)
+        return visible, self.sample_hidden(visible, rng, False)
+
+    def reconstruct(self, visible, rng: np.random.Generator) -> np.ndarray:
+        """One stochastic up-down pass v -> h ~ p(h|v) -> v' ~ p(v|h)."""
+        return self.sample_visible(self.sample_hidden(visible, rng), rng, False)
+
+    # --- BQM ---------------------------------------------------------------------------------
+    def to_bqm(self, beta: float = 1.0) -> dimod.BinaryQuadraticModel:
+        """The BINARY BQM whose energy is beta * E(v, h); visible variables first, then hidden."""
+        return bqm_mapping.rbm_to_bqm(self.W, self.visible_bias, self.hidden_bias, beta)
+
+    def states_from_sampleset(self, sampleset: dimod.SampleSet) -> tuple[np.ndarray, np.ndarray]:
+        """The (visible, hidden) arrays of a SampleSet over this RBM's BQM labels."""
+        return bqm_mapping.sampleset_to_states(sampleset, self.n_visible, self.n_hidden)
+
+    # --- files -------------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> Path:
+        """Save to .npz atomically, with a format name and version; no pickle."""
+        return save_npz(
+            path,
+            {
+                "format": np.array(FORMAT_NAME),
+                "format_version": np.array(FORMAT_VERSION),
+                "W": self.W,
+                "visible_bias": self.visible_bias,
+                "hidden_bias": self.hidden_bias,
+            },
+        )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "RBM":
+        """Load a model saved by `save`; never unpickles; ValueError on anything malformed."""
+        arrays = load_npz(path, ("format", "format_version", "W", "visible_bias", "hidden_bias"), "RBM model")
+        if str(arrays["format"]) != FORMAT_NAME:
+            raise ValueError(f"{path} is not an annealrbm model file (format {arrays['format']!s})")
+        version = int(arrays["format_version"])
+        if version > FORMAT_VERSION:
+            raise ValueError(
+                f"{path} has model format version {version}; this annealrbm reads up to "
+                f"{FORMAT_VERSION}: upgrade annealrbm"
+            )
+        return cls.from_arrays(arrays["W"], arrays["visible_bias"], arrays["hidden_bias"])

@@ -1,0 +1,163 @@
+"""Training loop: minibatches -> positive phase -> backend samples -> gradient -> update -> history."""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from . import backends, metrics
+from .estimators import negative_statistics, positive_statistics
+from .model import RBM
+from .optim import Adam, LearningRate, MomentumSGD, as_schedule
+from .validation import check_binary_states, check_positive_int
+
+# Callback: called after every epoch with (record, trainer); returning True stops training.
+Callback = Callable[[dict, "Trainer"], Any]
+
+# Exact log-likelihood each epoch costs 2^min(n_v, n_h) * max(n_v, n_h) operations; above this
+# budget it is skipped (NaN) to keep epochs fast. metrics.log_likelihood still works on demand.
+EXACT_EVALUATION_BUDGET = 1 << 24
+
+
+class History:
+    """Per-epoch records of a training run; `history["log_likelihood"]` gives a numpy column."""
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
+
+    def append(self, record: dict[str, Any]) -> None:
+        self.records.append(record)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return np.array([record.get(key, np.nan) for record in self.records])
+
+    @property
+    def last(self) -> dict[str, Any]:
+        return self.records[-1] if self.records else {}
+
+    def as_dict(self) -> dict[str, list]:
+        """Column-wise plain lists, ready for JSON."""
+        keys = list(dict.fromkeys(key for record in self.records for key in record))
+        return {key: [record.get(key) for record in self.records] for key in keys}
+
+
+def _exact_evaluation_is_cheap(rbm: RBM) -> bool:
+    small, large = sorted((rbm.n_visible, rbm.n_hidden))
+    return small <= 20 and (1 << small) * large <= EXACT_EVALUATION_BUDGET
+
+
+class Trainer:
+    """Fit an RBM by stochastic gradient ascent with negative samples from a backend.
+
+    backend: a registered name ('sa', 'cd', 'pcd', 'gibbs', 'exact', ...), a Backend, or any
+        dimod.Sampler; `backend_options` go to the backend's constructor when it is a name.
+    optimizer: 'adam' (default) or 'sgd'; `momentum` is Adam's beta1 or SGD's momentum. Adam's
+        per-parameter steps let an RBM grow the large weights a sharply peaked distribution
+        needs within a few hundred updates; plain SGD stalls or diverges there.
+    learning_rate: a number, (epochs, rate) segments such as [(100, 0.1), (50, 0.01)], or a
+        callable epoch -> rate. The default, 0.2 for the first half of the epochs and 0.1
+        after, suits small models trained full-batch (patterns20, bars-and-stripes); for
+        large data with many minibatches per epoch pass a smaller rate (Adam: ~1e-3).
+    seed: seeds three independent streams (minibatch order, sampling, evaluation), so two
+        trainers with the same seed see the same minibatches whatever their backends.
+    """
+
+    def __init__(
+        self,
+        rbm: RBM,
+        backend: Any = "sa",
+        epochs: int = 200,
+        learning_rate: LearningRate | None = None,
+        batch_size: int = 100,
+        momentum: float = 0.9,
+        weight_decay: float = 0.0,
+        rao_blackwell: bool = True,
+        optimizer: str = "adam",
+        backend_options: dict[str, Any] | None = None,
+        seed: int | None = None,
+        callbacks: Sequence[Callback] = (),
+        progress: bool | None = None,
+        evaluate: bool = True,
+    ) -> None:
+        if not isinstance(rbm, RBM):
+            raise ValueError(f"rbm must be an annealrbm.RBM, got {type(rbm).__name__}")
+        self.rbm = rbm
+        self.backend = backends.make(backend, **(backend_options or {}))
+        self.epochs = check_positive_int(epochs, "epochs")
+        self.schedule = as_schedule(
+            learning_rate
+            if learning_rate is not None
+            else [(max(1, self.epochs // 2), 0.2), (1, 0.1)]
+        )
+        self.batch_size = check_positive_int(batch_size, "batch_size")
+        if optimizer == "adam":
+            self.optimizer = Adam(rbm, beta1=momentum, weight_decay=weight_decay)
+        elif optimizer == "sgd":
+            self.optimizer = MomentumSGD(rbm, momentum, weight_decay)
+        else:
+            raise ValueError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}")
+        self.rao_blackwell = bool(rao_blackwell)
+        self.seed = seed
+        self.callbacks = list(callbacks)
+        self.progress = progress
+        self.evaluate = bool(evaluate)
+        data_seed, sample_seed, eval_seed = np.random.SeedSequence(seed).spawn(3)
+        self.data_rng = np.random.default_rng(data_seed)
+        self.sample_rng = np.random.default_rng(sample_seed)
+        self.eval_rng = np.random.default_rng(eval_seed)
+        self.history = History()
+
+    def fit(self, data) -> History:
+        """Train on `data` (examples x n_visible, 0/1) for `epochs` epochs; returns the History."""
+        data = check_binary_states(data, self.rbm.n_visible, "data")
+        exact = self.evaluate and _exact_evaluation_is_cheap(self.rbm)
+        epochs = range(len(self.history), self.epochs)
+        hide = None if self.progress is None else not self.progress  # None: show on a terminal only
+        bar = tqdm(epochs, desc=f"train[{self.backend.name}]", unit="epoch", disable=hide, leave=False)
+        for epoch in bar:
+            record = self._train_epoch(data, epoch)
+            if self.evaluate:
+                record.update(self._evaluate(data, exact))
+            self.history.append(record)
+            if "log_likelihood" in record:
+                bar.set_postfix(nll=f"{-record['log_likelihood']:.3f}")
+            if any(callback(record, self) for callback in self.callbacks):
+                break
+        bar.close()
+        return self.history
+
+    def _train_epoch(self, data: np.ndarray, epoch: int) -> dict[str, Any]:
+        start = time.perf_counter()
+        rate = self.schedule(epoch)
+        sampler_seconds = 0.0
+        order = self.data_rng.permutation(len(data))
+        for first in range(0, len(data), self.batch_size):
+            batch = data[order[first : first + self.batch_size]]
+            samples = self.backend.sample(self.rbm, batch, self.sample_rng)
+            if samples.visible.ndim != 2 or samples.visible.shape[1] != self.rbm.n_visible or len(samples.visible) == 0:
+                raise RuntimeError(
+                    f"backend {self.backend!r} returned visible samples of shape {samples.visible.shape}"
+                )
+            sampler_seconds += samples.info.get("seconds", 0.0)
+            positive = positive_statistics(self.rbm, batch)
+            negative = samples.statistics or negative_statistics(
+                self.rbm, samples.visible, samples.hidden, self.rao_blackwell
+            )
+            self.optimizer.step(self.rbm, positive, negative, rate)
+        return {
+            "epoch": epoch + 1,
+            "learning_rate": rate,
+            "seconds": time.perf_counter() - start,
+            "sampler_seconds": sampler_seconds,
+        }
+
+    def _evaluate(self, data: np.ndarray, exact: bool) -> dict[str, float]:
+        result = {"reconstruction_error": metrics.reconstruction_error(self.rbm, data, self.eval_rng)}
+        if exact:
+            result["log_likelihood"] = metrics.log_likelihood(self.rbm, data)
+        return result

@@ -1,0 +1,51 @@
+"""Checks for user input: one place that turns bad data into a ValueError that says what to do."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def check_binary_states(states, n_units: int, name: str = "data") -> np.ndarray:
+    """Return `states` as a 2-D float64 array of 0/1 values with `n_units` columns.
+
+    A single state (1-D) is promoted to a batch of one. Raises ValueError naming the
+    problem for wrong shape, empty input, NaN/inf or values outside {0, 1}.
+    """
+    try:
+        array = np.asarray(states, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a numeric array of 0/1 values: {exc}") from None
+    if array.ndim == 1:
+        array = array[np.newaxis, :]
+    if array.ndim != 2:
+        raise ValueError(
+            f"{name} must be a 2-D array (examples x {n_units} units), got {array.ndim} dimensions"
+        )
+    if array.shape[0] == 0:
+        raise ValueError(f"{name} is empty: give at least one example")
+    if array.shape[1] != n_units:
+        raise ValueError(
+            f"{name} has {array.shape[1]} columns but the model has {n_units} units in that layer"
+        )
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or infinite values; clean the data first")
+    if np.any((array != 0.0) & (array != 1.0)):
+        raise ValueError(f"{name} has values outside {{0, 1}}; binarise it first (e.g. x > 0.5)")
+    return array
+
+
+def check_positive_int(value, name: str) -> int:
+    """Return `value` as an int >= 1, or raise ValueError naming the parameter."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+    return int(value)
+
+
+def check_non_negative(value, name: str) -> float:
+    """Return `value` as a finite float >= 0, or raise ValueError naming the parameter."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number >= 0, got {value!r}") from None
+    if not np.isfinite(number) or number < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return number

@@ -1,0 +1,28 @@
+"""Interchangeable negative-phase samplers for RBM training, and their registry.
+
+    from annealrbm import backends
+    backends.available()            # ['cd', 'pcd', 'gibbs', 'sa', 'exact']
+    backends.describe("sa")
+    backend = backends.make("sa", num_reads=200)
+    backend = backends.make(my_dimod_sampler, num_reads=50)   # any dimod.Sampler
+"""
+from .base import Backend, NegativeSamples
+from .dimod_backends import DimodSamplerBackend, ExactSampler, SimulatedAnnealing, hot_beta
+from .gibbs import ContrastiveDivergence, LongRunGibbs, PersistentContrastiveDivergence
+from .registry import available, describe, make, register
+
+__all__ = [
+    "Backend",
+    "NegativeSamples",
+    "DimodSamplerBackend",
+    "SimulatedAnnealing",
+    "ExactSampler",
+    "ContrastiveDivergence",
+    "PersistentContrastiveDivergence",
+    "LongRunGibbs",
+    "available",
+    "describe",
+    "make",
+    "register",
+    "hot_beta",
+]

@@ -1,0 +1,49 @@
+"""The interface every sampler backend implements, and the samples it returns."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from annealrbm.estimators import Statistics
+from annealrbm.model import RBM
+
+
+@dataclass
+class NegativeSamples:
+    """States drawn (approximately) from the model for the negative phase.
+
+    `visible` is (n_samples, n_visible), `hidden` is (n_samples, n_hidden), both 0/1 floats.
+    `info` always has 'seconds' (wall time spent sampling) and 'num_samples'; backends add
+    what their sampler reports (e.g. 'sampler_info' for dimod samplers).
+    `statistics`, when a backend can give them, are the exact model expectations; the trainer
+    then uses them instead of estimating from the samples.
+    """
+
+    visible: np.ndarray
+    hidden: np.ndarray
+    info: dict[str, Any] = field(default_factory=dict)
+    statistics: Statistics | None = None
+
+
+class Backend(ABC):
+    """A source of negative-phase samples for an RBM.
+
+    `sample` gets the current model, the current minibatch (used by CD-style backends to
+    start their chains, ignored by others) and a seeded Generator to draw randomness from.
+    """
+
+    name: ClassVar[str] = "backend"
+    description: ClassVar[str] = ""
+
+    @abstractmethod
+    def sample(self, rbm: RBM, batch: np.ndarray, rng: np.random.Generator) -> NegativeSamples:
+        """Return negative samples for `rbm`."""
+
+    def reset(self) -> None:
+        """Forget any state kept between calls (persistent chains); a no-op by default."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"

@@ -1,0 +1,65 @@
+"""Backends by name: list them, describe them, build them with options."""
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable
+
+import dimod
+
+from .base import Backend
+from .dimod_backends import DimodSamplerBackend, ExactSampler, SimulatedAnnealing
+from .gibbs import ContrastiveDivergence, LongRunGibbs, PersistentContrastiveDivergence
+
+_FACTORIES: dict[str, tuple[Callable[..., Backend], str]] = {}
+
+
+def register(name: str, factory: Callable[..., Backend], description: str) -> None:
+    """Make `factory(**options)` available as backend `name`."""
+    _FACTORIES[name] = (factory, description)
+
+
+def available() -> list[str]:
+    """Registered backend names, in registration order."""
+    return list(_FACTORIES)
+
+
+def describe(name: str) -> str:
+    """One-line description of a registered backend."""
+    return _lookup(name)[1]
+
+
+def _lookup(name: str) -> tuple[Callable[..., Backend], str]:
+    try:
+        return _FACTORIES[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown backend {name!r}; choose one of: {', '.join(available())}"
+        ) from None
+
+
+def make(backend: str | Backend | dimod.Sampler, **options: Any) -> Backend:
+    """A Backend from a registered name (with options), a Backend, or any dimod.Sampler."""
+    if isinstance(backend, Backend):
+        if options:
+            raise ValueError("options can only be given with a backend name or a dimod.Sampler")
+        return backend
+    if isinstance(backend, dimod.Sampler):
+        return DimodSamplerBackend(backend, **options)
+    if not isinstance(backend, str):
+        raise ValueError(
+            f"backend must be a name, a Backend or a dimod.Sampler, got {type(backend).__name__}"
+        )
+    factory, _ = _lookup(backend)
+    accepted = inspect.signature(factory).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
+    unknown = [key for key in options if key not in accepted and not takes_any]
+    if unknown:
+        raise ValueError(
+            f"backend {backend!r} has no option {', '.join(map(repr, unknown))}; "
+            f"its options are: {', '.join(accepted) or 'none'}"
+        )
+    return factory(**options)
+
+
+for _cls in (ContrastiveDivergence, PersistentContrastiveDivergence, LongRunGibbs, SimulatedAnnealing, ExactSampler):
+    register(_cls.name, _cls, _cls.description)
