@@ -95,6 +95,8 @@ class Trainer:
             else [(max(1, self.epochs // 2), 0.2), (1, 0.1)]
         )
         self.batch_size = check_positive_int(batch_size, "batch_size")
+        if not 0 <= momentum < 1:
+            raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
         if optimizer == "adam":
             self.optimizer = Adam(rbm, beta1=momentum, weight_decay=weight_decay)
         elif optimizer == "sgd":

@@ -1,0 +1,132 @@
+import dimod
+import numpy as np
+import pytest
+
+from annealrbm import RBM, backends, metrics
+from annealrbm.estimators import negative_statistics
+from conftest import random_rbm
+
+
+def sample_moments(rbm, samples):
+    stats = negative_statistics(rbm, samples.visible, samples.hidden, rao_blackwell=True)
+    return stats.visible, stats.hidden, stats.visible_hidden
+
+
+def assert_moments_close(rbm, got, atol):
+    exact = metrics.exact_moments(rbm)
+    np.testing.assert_allclose(got[0], exact["visible"], atol=atol)
+    np.testing.assert_allclose(got[1], exact["hidden"], atol=atol)
+    np.testing.assert_allclose(got[2], exact["visible_hidden"], atol=atol)
+
+
+def test_registry_lists_describes_and_builds():
+    assert backends.available()[:5] == ["cd", "pcd", "gibbs", "sa", "exact"]
+    for name in backends.available():
+        assert backends.describe(name)
+    backend = backends.make("sa", num_reads=7, num_sweeps=11)
+    assert backend.sample_kwargs["num_reads"] == 7 and backend.sample_kwargs["num_sweeps"] == 11
+    with pytest.raises(ValueError, match="unknown backend 'nope'; choose one of: cd, pcd"):
+        backends.make("nope")
+    with pytest.raises(ValueError, match="has no option 'num_raeds'"):
+        backends.make("sa", num_raeds=3)
+    with pytest.raises(ValueError, match="num_reads must be a whole number >= 1"):
+        backends.make("sa", num_reads=0)
+    with pytest.raises(ValueError, match="k must be"):
+        backends.make("cd", k=0)
+
+
+def test_exact_backend_marginals_equal_enumeration(rng):
+    rbm = random_rbm(12, 5, seed=21)
+    samples = backends.make("exact").sample(rbm, None, rng)
+    stats = samples.statistics
+    assert_moments_close(rbm, (stats.visible, stats.hidden, stats.visible_hidden), atol=1e-10)
+    assert samples.info["sampler_info"]["log_partition_function"] == pytest.approx(metrics.log_partition_function(rbm))
+
+
+def test_exact_backend_samples_follow_the_boltzmann_distribution(rng):
+    rbm = random_rbm(8, 5, seed=22)
+    samples = backends.make("exact", num_reads=20000, marginals=False).sample(rbm, None, rng)
+    assert samples.statistics is None
+    assert samples.visible.shape == (20000, 8) and samples.hidden.shape == (20000, 5)
+    # standard error <= 0.5/sqrt(20000) = 0.0035: 0.015 is over 4 standard errors
+    assert_moments_close(rbm, sample_moments(rbm, samples), atol=0.015)
+
+
+def test_exact_backend_refuses_models_too_wide_for_it(rng):
+    with pytest.raises(ValueError, match="min\\(n_visible, n_hidden\\) <= 25"):
+        backends.make("exact").sample(RBM(30, 30, seed=0), None, rng)
+
+
+def test_simulated_annealing_ending_at_beta_one_matches_exact_moments(rng):
+    rbm = random_rbm(10, 6, seed=23, scale=0.5)
+    samples = backends.make("sa", num_reads=4000, num_sweeps=200).sample(rbm, None, rng)
+    assert samples.info["seconds"] > 0 and samples.info["num_samples"] == 4000
+    assert samples.info["sampler_info"]["beta_range"][1] == 1.0
+    assert_moments_close(rbm, sample_moments(rbm, samples), atol=0.03)
+
+
+def test_simulated_annealing_is_reproducible_from_the_generator():
+    rbm = random_rbm(6, 4, seed=24)
+    backend = backends.make("sa", num_reads=20, num_sweeps=50)
+    first = backend.sample(rbm, None, np.random.default_rng(5)).visible
+    second = backend.sample(rbm, None, np.random.default_rng(5)).visible
+    np.testing.assert_array_equal(first, second)
+
+
+def test_long_run_gibbs_matches_exact_moments(rng):
+    rbm = random_rbm(10, 6, seed=25, scale=0.5)
+    samples = backends.make("gibbs", num_samples=4000, burn_in=100).sample(rbm, None, rng)
+    assert samples.visible.shape == (4000, 10)
+    assert_moments_close(rbm, sample_moments(rbm, samples), atol=0.03)
+
+
+def test_pcd_chains_persist_and_converge(rng):
+    rbm = random_rbm(10, 6, seed=26, scale=0.5)
+    backend = backends.make("pcd", num_chains=4000)
+    first = backend.sample(rbm, None, rng)
+    np.testing.assert_array_equal(backend.chains, first.visible)
+    for _ in range(60):
+        samples = backend.sample(rbm, None, rng)
+    assert_moments_close(rbm, sample_moments(rbm, samples), atol=0.03)
+    backend.reset()
+    assert backend.chains is None
+
+
+def test_cd_starts_at_the_batch(rng):
+    # Strong self-copying model: CD-1 from the data returns the data itself.
+    rbm = RBM.from_arrays(20 * np.eye(5), np.full(5, -10.0), np.full(5, -10.0))
+    batch = (rng.random((30, 5)) < 0.5).astype(float)
+    samples = backends.make("cd", k=3).sample(rbm, batch, rng)
+    np.testing.assert_array_equal(samples.visible, batch)
+    np.testing.assert_array_equal(samples.hidden, batch)
+
+
+class EnumerationSampler(dimod.Sampler):
+    """A user's own dimod sampler: exact Boltzmann samples of any small BQM by enumeration."""
+
+    parameters = {"num_reads": [], "seed": []}
+    properties = {}
+
+    def sample(self, bqm, num_reads=10, seed=None):
+        rng = np.random.default_rng(seed)
+        labels = list(bqm.variables)
+        states = metrics.all_binary_states(len(labels))
+        energies = bqm.energies((states, labels))
+        probs = np.exp(-(energies - energies.min()))
+        picks = rng.choice(len(states), size=num_reads, p=probs / probs.sum())
+        # histogram answer: distinct states with occurrence counts
+        unique, counts = np.unique(picks, return_counts=True)
+        return dimod.SampleSet.from_samples(
+            (states[unique], labels), dimod.BINARY, energy=energies[unique], num_occurrences=counts
+        )
+
+
+def test_any_dimod_sampler_works_as_a_backend(rng):
+    rbm = random_rbm(6, 5, seed=27)
+    backend = backends.make(EnumerationSampler(), num_reads=20000)
+    assert isinstance(backend, backends.DimodSamplerBackend)
+    samples = backend.sample(rbm, None, rng)
+    assert samples.visible.shape == (20000, 6)  # histogram rows expanded by num_occurrences
+    assert_moments_close(rbm, sample_moments(rbm, samples), atol=0.015)
+    with pytest.raises(ValueError, match="expected a dimod.Sampler"):
+        backends.DimodSamplerBackend(object())
