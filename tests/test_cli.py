@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -73,9 +74,9 @@ def test_reproduce_writes_results_and_plot(tmp_path, capsys):
     assert f"{rows[0]['nll']:.3f}" in out
 
 
-def test_console_script_runs_as_a_module():
-    result = subprocess.run([sys.executable, "-m", "annealrbm.cli", "train", "--epochs", "0"],
-                            capture_output=True, text=True)
+def test_installed_console_script_fails_in_one_line(tmp_path):
+    script = Path(sys.executable).parent / "annealrbm"
+    result = subprocess.run([str(script), "train", "--epochs", "0"], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip() == "annealrbm: error: epochs must be a whole number >= 1, got 0"
     assert "Traceback" not in result.stderr
