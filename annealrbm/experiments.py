@@ -138,14 +138,14 @@ def pattern_row(bits: np.ndarray) -> str:
 
 
 def format_reconstructions(data: np.ndarray, result: BackendResult) -> str:
-    """Each pattern beside its reconstructions, one row of ■/□ each."""
-    lines = [f"[{result.backend}] original  ->  {result.reconstructions.shape[1]} reconstructions"]
+    """Each pattern with its reconstructions beside it, one ■/□ row per reconstruction."""
+    lines = [f"[{result.backend}]  original -> {result.reconstructions.shape[1]} reconstructions"]
     for index, (pattern, recons) in enumerate(zip(data, result.reconstructions)):
-        lines.append(f"  pattern {index}  {pattern_row(pattern)}")
-        for recon in recons:
+        for number, recon in enumerate(recons):
             wrong = int(np.sum(recon != pattern))
             mark = "ok" if wrong == 0 else f"{wrong} bit{'s' if wrong > 1 else ''} off"
-            lines.append(f"             {pattern_row(recon)}  {mark}")
+            left = f"  pattern {index}  {pattern_row(pattern)}" if number == 0 else " " * (13 + len(pattern))
+            lines.append(f"{left}  ->  {pattern_row(recon)}  {mark}")
     return "\n".join(lines)
 
 
