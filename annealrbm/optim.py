@@ -42,6 +42,23 @@ def as_schedule(learning_rate: LearningRate) -> Callable[[int], float]:
     return piecewise_constant(learning_rate)
 
 
+def log_likelihood_gradients(
+    rbm: RBM, positive: Statistics, negative: Statistics, weight_decay: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ascent directions for (W, visible_bias, hidden_bias): data minus model statistics,
+    with L2 weight decay on W."""
+    return (
+        positive.visible_hidden - negative.visible_hidden - weight_decay * rbm.W,
+        positive.visible - negative.visible,
+        positive.hidden - negative.hidden,
+    )
+
+
+def parameters(rbm: RBM) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The arrays an optimizer updates in place, in the order of the gradients."""
+    return rbm.W, rbm.visible_bias, rbm.hidden_bias
+
+
 class MomentumSGD:
     """Gradient ascent with classical momentum and L2 weight decay on W.
 
@@ -55,17 +72,13 @@ class MomentumSGD:
             raise ValueError(f"weight_decay must be >= 0, got {weight_decay!r}")
         self.momentum = float(momentum)
         self.weight_decay = float(weight_decay)
-        self.velocity = [np.zeros_like(rbm.W), np.zeros_like(rbm.visible_bias), np.zeros_like(rbm.hidden_bias)]
+        self.velocity = [np.zeros_like(p) for p in parameters(rbm)]
 
     def step(self, rbm: RBM, positive: Statistics, negative: Statistics, rate: float) -> None:
         """Apply one update to `rbm` in place."""
-        gradients = (
-            positive.visible_hidden - negative.visible_hidden - self.weight_decay * rbm.W,
-            positive.visible - negative.visible,
-            positive.hidden - negative.hidden,
-        )
+        gradients = log_likelihood_gradients(rbm, positive, negative, self.weight_decay)
         for velocity, gradient, parameter in zip(
-            self.velocity, gradients, (rbm.W, rbm.visible_bias, rbm.hidden_bias)
+            self.velocity, gradients, parameters(rbm)
         ):
             velocity *= self.momentum
             velocity += rate * gradient
@@ -88,23 +101,18 @@ class Adam:
             raise ValueError(f"weight_decay must be >= 0, got {weight_decay!r}")
         self.beta1, self.beta2, self.epsilon = float(beta1), float(beta2), float(epsilon)
         self.weight_decay = float(weight_decay)
-        shapes = (rbm.W, rbm.visible_bias, rbm.hidden_bias)
-        self.first = [np.zeros_like(p) for p in shapes]
-        self.second = [np.zeros_like(p) for p in shapes]
+        self.first = [np.zeros_like(p) for p in parameters(rbm)]
+        self.second = [np.zeros_like(p) for p in parameters(rbm)]
         self.steps = 0
 
     def step(self, rbm: RBM, positive: Statistics, negative: Statistics, rate: float) -> None:
         """Apply one update to `rbm` in place."""
         self.steps += 1
-        gradients = (
-            positive.visible_hidden - negative.visible_hidden - self.weight_decay * rbm.W,
-            positive.visible - negative.visible,
-            positive.hidden - negative.hidden,
-        )
+        gradients = log_likelihood_gradients(rbm, positive, negative, self.weight_decay)
         correction1 = 1 - self.beta1**self.steps
         correction2 = 1 - self.beta2**self.steps
         for first, second, gradient, parameter in zip(
-            self.first, self.second, gradients, (rbm.W, rbm.visible_bias, rbm.hidden_bias)
+            self.first, self.second, gradients, parameters(rbm)
         ):
             first *= self.beta1
             first += (1 - self.beta1) * gradient
