@@ -1,6 +1,7 @@
 """Training loop: minibatches -> positive phase -> backend samples -> gradient -> update -> history."""
 from __future__ import annotations
 
+import math
 import time
 from typing import Any, Callable, Iterable, Sequence
 
@@ -44,6 +45,28 @@ class History:
         """Column-wise plain lists, ready for JSON."""
         keys = list(dict.fromkeys(key for record in self.records for key in record))
         return {key: [record.get(key) for record in self.records] for key in keys}
+
+
+# How an epoch summarises what backends report per call (QPU backends report these).
+_SUMMED_INFO = ("qpu_access_seconds", "clipped_coefficients")
+_AVERAGED_INFO = ("chain_break_fraction",)
+_LAST_INFO = ("beta_eff", "scale")
+
+
+def _summarise_sampler_info(infos: list[dict]) -> dict[str, float]:
+    summary = {}
+    for key in _SUMMED_INFO:
+        if any(key in info for info in infos):
+            summary[key] = float(sum(info.get(key, 0.0) for info in infos))
+    for key in _AVERAGED_INFO:
+        values = [info[key] for info in infos if key in info]
+        if values:
+            summary[key] = float(np.mean(values))
+    for key in _LAST_INFO:
+        values = [info[key] for info in infos if key in info]
+        if values:
+            summary[key] = float(values[-1])
+    return summary
 
 
 def _exact_evaluation_is_cheap(rbm: RBM) -> bool:
@@ -113,11 +136,16 @@ class Trainer:
         self.sample_rng = np.random.default_rng(sample_seed)
         self.eval_rng = np.random.default_rng(eval_seed)
         self.history = History()
+        self.plan: dict[str, Any] = {}
 
     def fit(self, data) -> History:
         """Train on `data` (examples x n_visible, 0/1) for `epochs` epochs; returns the History."""
         data = check_binary_states(data, self.rbm.n_visible, "data")
         exact = self.evaluate and _exact_evaluation_is_cheap(self.rbm)
+        remaining = self.epochs - len(self.history)
+        self.plan = self.backend.prepare(
+            self.rbm, remaining * math.ceil(len(data) / self.batch_size), self.sample_rng
+        )
         epochs = range(len(self.history), self.epochs)
         hide = None if self.progress is None else not self.progress  # None: show on a terminal only
         bar = tqdm(epochs, desc=f"train[{self.backend.name}]", unit="epoch", disable=hide, leave=False)
@@ -137,6 +165,7 @@ class Trainer:
         start = time.perf_counter()
         rate = self.schedule(epoch)
         sampler_seconds = 0.0
+        infos = []
         order = self.data_rng.permutation(len(data))
         for first in range(0, len(data), self.batch_size):
             batch = data[order[first : first + self.batch_size]]
@@ -146,6 +175,7 @@ class Trainer:
                     f"backend {self.backend!r} returned visible samples of shape {samples.visible.shape}"
                 )
             sampler_seconds += samples.info.get("seconds", 0.0)
+            infos.append(samples.info)
             positive = positive_statistics(self.rbm, batch)
             negative = samples.statistics or negative_statistics(
                 self.rbm, samples.visible, samples.hidden, self.rao_blackwell
@@ -156,6 +186,7 @@ class Trainer:
             "learning_rate": rate,
             "seconds": time.perf_counter() - start,
             "sampler_seconds": sampler_seconds,
+            **_summarise_sampler_info(infos),
         }
 
     def _evaluate(self, data: np.ndarray, exact: bool) -> dict[str, float]:

@@ -1,7 +1,7 @@
 """Interchangeable negative-phase samplers for RBM training, and their registry.
 
     from annealrbm import backends
-    backends.available()            # ['cd', 'pcd', 'gibbs', 'sa', 'exact']
+    backends.available()            # ['cd', 'pcd', 'gibbs', 'sa', 'exact', 'qpu', 'qpu-mock']
     backends.describe("sa")
     backend = backends.make("sa", num_reads=200)
     backend = backends.make(my_dimod_sampler, num_reads=50)   # any dimod.Sampler
@@ -9,6 +9,8 @@
 from .base import Backend, NegativeSamples
 from .dimod_backends import DimodSamplerBackend, ExactSampler, SimulatedAnnealing, hot_beta
 from .gibbs import ContrastiveDivergence, LongRunGibbs, PersistentContrastiveDivergence
+from .qpu import EmulatedQPUSampler, QPUBudgetExceeded, QPUSampler, QPUWarning, mock_qpu
+from .qpu_connection import QPUConfigurationError, QPUUnavailable
 from .registry import available, describe, make, register
 
 __all__ = [
@@ -25,4 +27,11 @@ __all__ = [
     "make",
     "register",
     "hot_beta",
+    "QPUSampler",
+    "EmulatedQPUSampler",
+    "mock_qpu",
+    "QPUWarning",
+    "QPUBudgetExceeded",
+    "QPUConfigurationError",
+    "QPUUnavailable",
 ]

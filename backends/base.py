@@ -42,6 +42,11 @@ class Backend(ABC):
     def sample(self, rbm: RBM, batch: np.ndarray, rng: np.random.Generator) -> NegativeSamples:
         """Return negative samples for `rbm`."""
 
+    def prepare(self, rbm: RBM, num_updates: int, rng: np.random.Generator | None = None) -> dict[str, Any]:
+        """Called once before training with the number of updates planned; may refuse the run
+        (e.g. over a QPU time budget) and returns facts to record. Nothing by default."""
+        return {}
+
     def reset(self) -> None:
         """Forget any state kept between calls (persistent chains); a no-op by default."""
 

@@ -9,6 +9,7 @@ import dimod
 from .base import Backend
 from .dimod_backends import DimodSamplerBackend, ExactSampler, SimulatedAnnealing
 from .gibbs import ContrastiveDivergence, LongRunGibbs, PersistentContrastiveDivergence
+from .qpu import EmulatedQPUSampler, QPUSampler, mock_qpu
 
 _FACTORIES: dict[str, tuple[Callable[..., Backend], str]] = {}
 
@@ -58,8 +59,12 @@ def make(backend: str | Backend | dimod.Sampler, **options: Any) -> Backend:
             f"backend {backend!r} has no option {', '.join(map(repr, unknown))}; "
             f"its options are: {', '.join(accepted) or 'none'}"
         )
-    return factory(**options)
+    try:
+        return factory(**options)
+    except TypeError as exc:  # an option the factory's inner constructor does not take
+        raise ValueError(f"backend {backend!r}: {exc}") from None
 
 
-for _cls in (ContrastiveDivergence, PersistentContrastiveDivergence, LongRunGibbs, SimulatedAnnealing, ExactSampler):
+for _cls in (ContrastiveDivergence, PersistentContrastiveDivergence, LongRunGibbs, SimulatedAnnealing, ExactSampler, QPUSampler):
     register(_cls.name, _cls, _cls.description)
+register(EmulatedQPUSampler.name, mock_qpu, EmulatedQPUSampler.description)

@@ -1,0 +1,353 @@
+"""RBM sampling on a D-Wave QPU (or an emulated one): embedding, scaling, temperature, chains, cost.
+
+Each call:
+1. takes the model's BQM in SPIN form and embeds one copy per cached disjoint embedding
+   (dwave.embedding.embed_bqm), chains coupled at `chain_strength` x the largest |J|;
+2. multiplies the whole embedded problem, chains included, by a scale s and clips whatever
+   still lies outside the solver's h_range / j_range (with a warning): the QPU gets
+   auto_scale=False, so s alone sets the temperature the samples come out at;
+3. samples all copies in one QPU call per spin-reversal transform, answer_mode='raw';
+4. unembeds every copy (majority vote by default) and records chain-break fractions;
+5. estimates the samples' effective inverse temperature against the model itself,
+   beta_eff, by maximum pseudo-likelihood (dwave.system.temperatures), and adapts s.
+
+Temperature correction. The hardware samples roughly exp(-beta_hw * s * E(v, h)), so
+beta_eff = beta_hw * s. Every call gives an estimate of beta_hw = beta_eff / s; a running
+geometric mean of these sets the next scale s = beta_target / beta_hw, so the samples follow
+the model at beta = 1 (the Boltzmann distribution whose expectations the gradient needs)
+instead of at whatever temperature the chip happens to run. The first call uses the largest
+scale that fits the ranges.
+
+We embed and scale with the dwave.embedding primitives rather than FixedEmbeddingComposite or
+ParallelEmbeddingComposite: scaling must see the embedded problem with its chains, the
+parallel composite rescales each copy and drops chain-break fractions, and one code path then
+serves one copy and many.
+"""
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from typing import Any
+
+import dimod
+import numpy as np
+from dwave.embedding import embed_bqm, unembed_sampleset
+from dwave.embedding.chain_breaks import discard, majority_vote, weighted_random
+
+from annealrbm.model import RBM
+from annealrbm.validation import check_non_negative, check_positive_int
+
+from .base import Backend, NegativeSamples
+from .embedding import EmbeddingSet, find_embeddings
+from .qpu_connection import QPUConfigurationError, connect
+
+CHAIN_BREAK_METHODS = {"majority_vote": majority_vote, "discard": discard, "weighted_random": weighted_random}
+MAX_SCALE_OVER_RANGE = 4.0  # never scale beyond 4x what fits: past that most couplers would clip
+
+
+class QPUWarning(UserWarning):
+    """Something in a QPU call degrades the samples (clipping, chain breaks)."""
+
+
+class QPUBudgetExceeded(ValueError):
+    """The estimated QPU time of a run exceeds the budget the user set."""
+
+
+def _ranges(properties: dict) -> tuple[tuple[float, float], tuple[float, float]]:
+    return tuple(properties["h_range"]), tuple(properties["j_range"])
+
+
+def _fit_ratio(values: np.ndarray, low: float, high: float) -> float:
+    """How many times too large `values` are for [low, high] (<= 1 means they fit)."""
+    if values.size == 0:
+        return 0.0
+    return max(float(values.max(initial=0.0)) / high, float(values.min(initial=0.0)) / low, 0.0)
+
+
+class QPUSampler(Backend):
+    """Negative-phase samples from a D-Wave QPU through Leap (see the module docstring).
+
+    num_reads: reads per QPU call; every read gives one sample per embedded copy.
+    num_copies: disjoint copies of the RBM per call (None: as many as the chip holds).
+    chain_strength: chain coupling relative to the largest |J| of the model (SPIN form), and
+        at least `min_chain_strength` in the model's own energy units: a broken link then costs
+        >= 4 kT at beta = 1, so chains hold even while the weights are small.
+    num_spin_reversal_transforms: 0 for none; k > 0 splits num_reads over k gauge-transformed calls.
+    temperature_correction: adapt the scale so that beta_eff -> beta (True by default).
+    max_qpu_seconds: refuse to start a run whose estimated QPU access time exceeds this.
+    solver, region, endpoint, profile, config_file: Ocean configuration (else DWAVE_API_* / dwave.conf).
+    sampler: a ready dimod structured sampler to use instead of connecting (tests, emulation).
+    """
+
+    name = "qpu"
+    description = "D-Wave QPU through Leap: cached biclique embeddings, own scaling, temperature correction"
+
+    def __init__(
+        self,
+        num_reads: int = 100,
+        num_copies: int | None = None,
+        chain_strength: float = 1.5,
+        min_chain_strength: float = 2.0,
+        chain_break_method: str = "majority_vote",
+        chain_break_warning: float = 0.1,
+        num_spin_reversal_transforms: int = 0,
+        temperature_correction: bool = True,
+        beta: float = 1.0,
+        scale: float | None = None,
+        max_qpu_seconds: float | None = None,
+        label: str = "annealrbm",
+        annealing_time: float | None = None,
+        solver: str | None = None,
+        region: str | None = None,
+        endpoint: str | None = None,
+        profile: str | None = None,
+        config_file: str | None = None,
+        sampler: dimod.Sampler | None = None,
+        cache_dir: str | None = None,
+    ) -> None:
+        self.num_reads = check_positive_int(num_reads, "num_reads")
+        self.num_copies = None if num_copies is None else check_positive_int(num_copies, "num_copies")
+        self.chain_strength = check_non_negative(chain_strength, "chain_strength")
+        self.min_chain_strength = check_non_negative(min_chain_strength, "min_chain_strength")
+        if chain_break_method not in CHAIN_BREAK_METHODS:
+            raise ValueError(f"chain_break_method must be one of {', '.join(CHAIN_BREAK_METHODS)}, got {chain_break_method!r}")
+        self.chain_break_method = chain_break_method
+        self.chain_break_warning = check_non_negative(chain_break_warning, "chain_break_warning")
+        self.num_spin_reversal_transforms = int(check_non_negative(num_spin_reversal_transforms, "num_spin_reversal_transforms"))
+        self.temperature_correction = bool(temperature_correction)
+        if not beta > 0:
+            raise ValueError(f"beta must be > 0, got {beta!r}")
+        self.beta = float(beta)
+        if scale is not None and not scale > 0:
+            raise ValueError(f"scale must be > 0, got {scale!r}")
+        self.fixed_scale = scale
+        self.max_qpu_seconds = None if max_qpu_seconds is None else check_non_negative(max_qpu_seconds, "max_qpu_seconds")
+        self.label = str(label)
+        self.annealing_time = annealing_time
+        self.cache_dir = cache_dir
+        self.sampler = sampler if sampler is not None else connect(
+            solver=solver, region=region, endpoint=endpoint, profile=profile, config_file=config_file
+        )
+        self.solver_name = str(self.sampler.properties.get("chip_id", type(self.sampler).__name__))
+        self.h_range, self.j_range = _ranges(self.sampler.properties)
+        self._embeddings: dict[tuple[int, int], EmbeddingSet] = {}
+        self.hardware_beta: float | None = None  # running estimate of beta_eff per unit scale
+        self.calls = 0
+        self.total_qpu_access_seconds = 0.0
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(solver={self.solver_name!r}, num_reads={self.num_reads}, "
+                f"num_copies={self.num_copies}, temperature_correction={self.temperature_correction})")
+
+    # --- embedding -----------------------------------------------------------------------------
+    def embeddings_for(self, rbm: RBM) -> EmbeddingSet:
+        """The cached disjoint embeddings for this RBM's shape (found on first use)."""
+        shape = (rbm.n_visible, rbm.n_hidden)
+        if shape not in self._embeddings:
+            from pathlib import Path
+
+            self._embeddings[shape] = find_embeddings(
+                self.sampler.to_networkx_graph(), *shape, num_copies=self.num_copies,
+                solver=self.solver_name, directory=Path(self.cache_dir) if self.cache_dir else None,
+            )
+        return self._embeddings[shape]
+
+    # --- cost ----------------------------------------------------------------------------------
+    def estimate_call_seconds(self, rbm: RBM) -> float:
+        """Estimated QPU access time of one `sample` call, in seconds.
+
+        Uses the solver's own estimator when it has one (Leap solvers); otherwise a model of an
+        Advantage system: 15 ms programming per call plus (anneal + 150 us readout and delay) per read.
+        """
+        qubits = self.embeddings_for(rbm).num_qubits
+        calls = max(1, self.num_spin_reversal_transforms)
+        reads = math.ceil(self.num_reads / calls)
+        solver = getattr(self.sampler, "solver", None)
+        if solver is not None and hasattr(solver, "estimate_qpu_access_time"):
+            extra = {"annealing_time": self.annealing_time} if self.annealing_time else {}
+            return calls * solver.estimate_qpu_access_time(num_qubits=qubits, num_reads=reads, **extra) * 1e-6
+        anneal = self.annealing_time or self.sampler.properties.get("default_annealing_time", 20.0)
+        return calls * (15_000.0 + reads * (anneal + 150.0)) * 1e-6
+
+    def prepare(self, rbm: RBM, num_updates: int, rng: np.random.Generator | None = None) -> dict[str, Any]:
+        """Before training: check the estimated QPU time against max_qpu_seconds, then (with
+        temperature correction) make one calibration call so the first update already samples
+        near beta = 1 instead of at the coldest scale the ranges allow."""
+        calibrate = self.temperature_correction and self.fixed_scale is None and self.hardware_beta is None
+        calls = num_updates + int(calibrate)
+        estimate = calls * self.estimate_call_seconds(rbm)
+        if self.max_qpu_seconds is not None and estimate > self.max_qpu_seconds:
+            raise QPUBudgetExceeded(
+                f"this run needs an estimated {estimate:.1f} s of QPU access time ({calls} calls), "
+                f"over the budget of {self.max_qpu_seconds:g} s: raise --max-qpu-seconds or reduce "
+                "epochs, num_reads or spin-reversal transforms"
+            )
+        plan: dict[str, Any] = {"estimated_qpu_access_seconds": estimate, "planned_qpu_calls": calls}
+        if calibrate:
+            info = self.sample(rbm, np.empty((0, rbm.n_visible)), rng or np.random.default_rng()).info
+            plan["calibration"] = {key: info[key] for key in ("beta_eff", "scale", "qpu_access_seconds")}
+        return plan
+
+    # --- problem -------------------------------------------------------------------------------
+    def _embedded_problem(self, rbm: RBM, embeddings: EmbeddingSet) -> tuple[dimod.BinaryQuadraticModel, float]:
+        """All copies embedded at scale 1 (SPIN), and the largest scale at which they fit the ranges."""
+        source = rbm.to_bqm().spin
+        _, (_, _, couplings), _ = source.to_numpy_vectors()
+        largest_j = float(np.abs(couplings).max(initial=0.0))
+        chain = max(self.chain_strength * largest_j, self.min_chain_strength)
+        adjacency = self.sampler.adjacency
+        target = dimod.BinaryQuadraticModel(dimod.SPIN)
+        for embedding in embeddings.embeddings:
+            target.update(embed_bqm(source, embedding, adjacency, chain_strength=chain))
+        linear, (_, _, quadratic), _ = target.to_numpy_vectors()
+        ratio = max(_fit_ratio(linear, *self.h_range), _fit_ratio(quadratic, *self.j_range), 1e-12)
+        return target, 1.0 / ratio
+
+    def _scaled(self, problem: dimod.BinaryQuadraticModel, scale: float) -> tuple[dimod.BinaryQuadraticModel, int]:
+        """`problem` times `scale`, clipped into the solver ranges; returns it and the clip count."""
+        linear, (rows, cols, quadratic), _, labels = problem.to_numpy_vectors(return_labels=True)
+        linear, quadratic = linear * scale, quadratic * scale
+        clipped = int(np.sum((linear < self.h_range[0]) | (linear > self.h_range[1]))
+                      + np.sum((quadratic < self.j_range[0]) | (quadratic > self.j_range[1])))
+        scaled = dimod.BinaryQuadraticModel.from_numpy_vectors(
+            np.clip(linear, *self.h_range), (rows, cols, np.clip(quadratic, *self.j_range)), 0.0, dimod.SPIN,
+            variable_order=labels,
+        )
+        return scaled, clipped
+
+    def _next_scale(self, largest_fitting: float) -> float:
+        if self.fixed_scale is not None:
+            return self.fixed_scale
+        if self.temperature_correction and self.hardware_beta:
+            return min(self.beta / self.hardware_beta, MAX_SCALE_OVER_RANGE * largest_fitting)
+        return largest_fitting
+
+    # --- sampling ------------------------------------------------------------------------------
+    def _before_call(self, rng: np.random.Generator) -> None:
+        """Hook run before every QPU call (the emulated QPU reseeds its annealer here)."""
+
+    def _submit(self, problem: dimod.BinaryQuadraticModel, rng: np.random.Generator) -> tuple[list[dimod.SampleSet], float]:
+        """One QPU call per spin-reversal transform (or one plain call); returns answers and access seconds."""
+        from dwave.preprocessing import SpinReversalTransformComposite
+
+        params: dict[str, Any] = {"answer_mode": "raw", "auto_scale": False}
+        if self.annealing_time:
+            params["annealing_time"] = self.annealing_time
+        transforms = self.num_spin_reversal_transforms
+        reads = math.ceil(self.num_reads / max(1, transforms))
+        answers, access = [], 0.0
+        for index in range(max(1, transforms)):
+            self._before_call(rng)
+            label = f"{self.label} call {self.calls + 1}" + (f" srt {index + 1}/{transforms}" if transforms else "")
+            if transforms:
+                sampleset = SpinReversalTransformComposite(self.sampler).sample(
+                    problem, num_spin_reversal_transforms=1, seed=int(rng.integers(2**31 - 1)),
+                    num_reads=reads, label=label, **params)
+            else:
+                sampleset = self.sampler.sample(problem, num_reads=reads, label=label, **params)
+            sampleset.resolve()
+            timing = sampleset.info.get("timing", {})
+            access += float(timing.get("qpu_access_time", 0.0)) * 1e-6
+            answers.append(sampleset)
+        return answers, access
+
+    def sample(self, rbm: RBM, batch: np.ndarray, rng: np.random.Generator) -> NegativeSamples:
+        from dwave.system.temperatures import maximum_pseudolikelihood_temperature
+
+        start = time.perf_counter()
+        embeddings = self.embeddings_for(rbm)
+        problem, largest_fitting = self._embedded_problem(rbm, embeddings)
+        scale = self._next_scale(largest_fitting)
+        submitted, clipped = self._scaled(problem, scale)
+        if clipped:
+            warnings.warn(
+                f"{clipped} coefficients lie outside the QPU ranges at scale {scale:.3g} (fits up to "
+                f"{largest_fitting:.3g}) and were clipped: the hardware is too hot for these weights",
+                QPUWarning, stacklevel=2)
+        answers, access_seconds = self._submit(submitted, rng)
+        self.calls += 1
+        self.total_qpu_access_seconds += access_seconds
+        source = rbm.to_bqm()
+        source_spin = source.spin  # answers are SPIN: unembed against the SPIN form
+        method = CHAIN_BREAK_METHODS[self.chain_break_method]
+        visible, hidden, breaks = [], [], []
+        for answer in answers:
+            for embedding in embeddings.embeddings:
+                unembedded = unembed_sampleset(answer, embedding, source_spin, chain_break_method=method,
+                                               chain_break_fraction=True)
+                if len(unembedded) == 0:
+                    continue
+                v, h = rbm.states_from_sampleset(unembedded)
+                visible.append(v)
+                hidden.append(h)
+                breaks.append(np.asarray(unembedded.record.chain_break_fraction, dtype=float))
+        if not visible:
+            raise RuntimeError("the QPU returned no usable samples (every chain broken?)")
+        visible, hidden = np.vstack(visible), np.vstack(hidden)
+        chain_break_fraction = float(np.concatenate(breaks).mean())
+        if chain_break_fraction > self.chain_break_warning:
+            warnings.warn(f"{chain_break_fraction:.1%} of chains broke: raise chain_strength", QPUWarning, stacklevel=2)
+        states = np.hstack([visible, hidden])
+        temperature, _ = maximum_pseudolikelihood_temperature(bqm=source, sampleset=(states, list(range(states.shape[1]))))
+        beta_eff = 1.0 / temperature
+        estimate = beta_eff / scale
+        if self.hardware_beta is None:
+            self.hardware_beta = estimate
+        else:  # running geometric mean: damps the noise of single estimates
+            self.hardware_beta = math.exp(0.5 * math.log(self.hardware_beta) + 0.5 * math.log(estimate))
+        info = {
+            "seconds": time.perf_counter() - start,
+            "num_samples": len(visible),
+            "qpu_access_seconds": access_seconds,
+            "chain_break_fraction": chain_break_fraction,
+            "beta_eff": beta_eff,
+            "scale": scale,
+            "clipped_coefficients": clipped,
+            "num_copies": len(embeddings.embeddings),
+            "num_qubits": embeddings.num_qubits,
+            "problem_label": f"{self.label} call {self.calls}",
+        }
+        return NegativeSamples(visible, hidden, info)
+
+
+def mock_qpu(
+    hardware_beta: float = 4.0,
+    topology: str = "zephyr",
+    num_sweeps: int = 100,
+    seed: int | None = None,
+    **options: Any,
+) -> QPUSampler:
+    """QPUSampler on dwave.system.testing.MockDWaveSampler: the same code path, offline.
+
+    The emulated chip anneals the submitted Ising problem with simulated annealing down to
+    `hardware_beta` (per unit of the [-1, 1] coupler range), so temperature mismatch,
+    chains, chain breaks and clipping all behave as on hardware. topology: 'zephyr'
+    (Zephyr 12x4, like Advantage2) or 'pegasus' (Pegasus 16, like Advantage).
+    """
+    from dwave.samplers import SimulatedAnnealingSampler
+    from dwave.system.testing import MockDWaveSampler
+
+    if not hardware_beta > 0:
+        raise ValueError(f"hardware_beta must be > 0, got {hardware_beta!r}")
+    shapes = {"zephyr": [12, 4], "pegasus": [16]}
+    if topology not in shapes:
+        raise ValueError(f"topology must be 'zephyr' or 'pegasus', got {topology!r}")
+    substitute = {"beta_range": [hardware_beta / 100.0, hardware_beta],
+                  "num_sweeps": check_positive_int(num_sweeps, "num_sweeps")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        chip = MockDWaveSampler(topology_type=topology, topology_shape=shapes[topology],
+                                substitute_sampler=SimulatedAnnealingSampler(), substitute_kwargs=substitute)
+    chip.properties["chip_id"] = f"mock-{topology}"
+    return EmulatedQPUSampler(sampler=chip, **options)
+
+
+class EmulatedQPUSampler(QPUSampler):
+    """QPUSampler on a MockDWaveSampler whose annealer is seeded from the trainer's stream."""
+
+    name = "qpu-mock"
+    description = "emulated QPU (MockDWaveSampler, SA down to a hardware beta != 1): the qpu path offline"
+
+    def _before_call(self, rng: np.random.Generator) -> None:
+        self.sampler.substitute_kwargs["seed"] = int(rng.integers(2**31 - 1))
