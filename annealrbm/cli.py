@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -20,6 +21,38 @@ from .trainer import Trainer
 
 class UsageError(ValueError):
     """Bad command-line input: reported in one line, exit code 2."""
+
+
+QPU_BACKENDS = ("qpu", "qpu-mock")
+MAX_WARNINGS_SHOWN = 5
+
+
+def _install_warning_printer() -> None:
+    """Show warnings as one line each, at most MAX_WARNINGS_SHOWN, token redacted."""
+    shown = [0]
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        shown[0] += 1
+        if shown[0] <= MAX_WARNINGS_SHOWN:
+            print(f"annealrbm: warning: {backends.redact(str(message))}", file=sys.stderr)
+        if shown[0] == MAX_WARNINGS_SHOWN:
+            print("annealrbm: warning: further warnings are not shown", file=sys.stderr)
+
+    warnings.showwarning = show
+
+
+def _qpu_options(backend: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Options the CLI passes to QPU backends: the QPU-time budget and the connection."""
+    if backend not in QPU_BACKENDS:
+        return {}
+    options: dict[str, Any] = {}
+    if getattr(args, "max_qpu_seconds", None) is not None:
+        options["max_qpu_seconds"] = args.max_qpu_seconds
+    if backend == "qpu":
+        for key in ("solver", "region", "endpoint", "profile"):
+            if getattr(args, key, None):
+                options[key] = getattr(args, key)
+    return options
 
 
 def _option_value(text: str) -> Any:
@@ -60,7 +93,7 @@ def _cmd_backends(args: argparse.Namespace) -> int:
 def _cmd_train(args: argparse.Namespace) -> int:
     data = datasets.load(args.dataset)
     rbm = RBM(data.shape[1], args.hidden, seed=args.seed)
-    options = _parse_backend_options(args.backend_option)
+    options = {**_qpu_options(args.backend, args), **_parse_backend_options(args.backend_option)}
     report_every = max(1, args.epochs // 10)
 
     def report(record: dict, trainer: Trainer) -> None:
@@ -72,7 +105,6 @@ def _cmd_train(args: argparse.Namespace) -> int:
                 flush=True,
             )
 
-    print(f"training {rbm} on {args.dataset} ({len(data)} examples) with backend {args.backend}", flush=True)
     trainer = Trainer(
         rbm,
         backend=args.backend,
@@ -83,10 +115,17 @@ def _cmd_train(args: argparse.Namespace) -> int:
         backend_options=options,
         callbacks=[report],
     )
+    print(f"training {rbm} on {args.dataset} ({len(data)} examples) with {trainer.backend!r}", flush=True)
     start = time.perf_counter()
     history = trainer.fit(data)
     seconds = time.perf_counter() - start
     print(f"done: {len(history)} epochs in {seconds:.2f}s (sampler {np.sum(history['sampler_seconds']):.2f}s)")
+    if "qpu_access_seconds" in history.last:
+        print(
+            f"QPU access {np.sum(history['qpu_access_seconds']):.2f}s (estimate was "
+            f"{trainer.plan.get('estimated_qpu_access_seconds', float('nan')):.2f}s), beta_eff "
+            f"{history.last['beta_eff']:.3f}, chain breaks {np.mean(history['chain_break_fraction']):.2%}"
+        )
     if min(rbm.n_visible, rbm.n_hidden) <= 20:
         log_z = metrics.log_partition_function(rbm)
         print(
@@ -117,7 +156,11 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     print(flush=True)
     start = time.perf_counter()
     results = experiments.run_pattern_experiment(
-        backends=names, epochs=args.epochs, n_hidden=args.hidden, seed=args.seed, jobs=args.jobs
+        backends=names, epochs=args.epochs, n_hidden=args.hidden, seed=args.seed, jobs=args.jobs,
+        backend_options={
+            name: {**experiments.EXPERIMENT_BACKEND_OPTIONS.get(name, {}), **_qpu_options(name, args)}
+            for name in names
+        },
     )
     wall = time.perf_counter() - start
     for result in results:
@@ -137,6 +180,34 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         )
         print(f"\nwrote {out / 'results.json'} and {out / 'nll_per_epoch.png'}")
     return 0
+
+
+def _cmd_qpu_check(args: argparse.Namespace) -> int:
+    if args.mock:
+        sampler = backends.make("qpu-mock").sampler
+        print("token: not needed (emulated QPU)")
+    else:
+        print(f"token: {'configured (not shown)' if backends.token_is_configured(args.profile) else 'NOT configured'}")
+        sampler = backends.connect(solver=args.solver, region=args.region, endpoint=args.endpoint, profile=args.profile)
+    summary = backends.solver_summary(sampler, args.visible)
+    print(f"solver: {summary['solver']}")
+    print(f"topology: {summary['topology']}, {summary['working_qubits']} working qubits, {summary['couplers']} couplers")
+    print(f"h_range: {summary['h_range']}  j_range: {summary['j_range']}")
+    n = summary["largest_balanced_rbm"]
+    print(f"largest RBM that fits: {n} x {n} (n_visible x n_hidden)")
+    if "largest_hidden_for_visible" in summary:
+        visible, hidden = summary["largest_hidden_for_visible"]
+        print(f"with {visible} visible units: at most {hidden} hidden units" if hidden else
+              f"with {visible} visible units: no RBM fits")
+    return 0
+
+
+def _add_connection_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("D-Wave connection (default: DWAVE_API_* variables, then dwave.conf)")
+    group.add_argument("--solver", help="solver name or feature filter")
+    group.add_argument("--region", help="Leap region, e.g. na-west-1")
+    group.add_argument("--endpoint", help="SAPI endpoint URL")
+    group.add_argument("--profile", help="dwave.conf profile")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -161,6 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="backend option, repeatable, e.g. -o num_reads=500 -o num_sweeps=200",
     )
     train.add_argument("--save", metavar="PATH", help="save the trained model (.npz)")
+    train.add_argument("--max-qpu-seconds", type=float, help="refuse to start if the QPU time estimate exceeds this")
+    _add_connection_options(train)
     train.set_defaults(run=_cmd_train)
 
     reproduce = commands.add_parser("reproduce", help="the 20-dimensional pattern experiment")
@@ -170,20 +243,31 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--seed", type=int, default=0)
     reproduce.add_argument("--jobs", type=int, default=None, help="parallel processes (default: one per core)")
     reproduce.add_argument("--out", metavar="DIR", help="write DIR/results.json and DIR/nll_per_epoch.png")
+    reproduce.add_argument("--max-qpu-seconds", type=float, help="QPU time budget per QPU backend")
+    _add_connection_options(reproduce)
     reproduce.set_defaults(run=_cmd_reproduce)
+
+    qpu = commands.add_parser("qpu", help="D-Wave QPU utilities")
+    qpu_commands = qpu.add_subparsers(dest="qpu_command", required=True)
+    check = qpu_commands.add_parser("check", help="show the configured solver and the largest RBM that fits")
+    check.add_argument("--mock", action="store_true", help="check the emulated QPU instead (offline)")
+    check.add_argument("--visible", type=int, help="also report the most hidden units for this many visible")
+    _add_connection_options(check)
+    check.set_defaults(run=_cmd_qpu_check)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _install_warning_printer()
     try:
         return args.run(args)
-    except ValueError as exc:  # bad input: validation errors name the problem
-        print(f"annealrbm: error: {exc}", file=sys.stderr)
+    except ValueError as exc:  # bad input or configuration: the message names the problem
+        print(f"annealrbm: error: {backends.redact(str(exc))}", file=sys.stderr)
         return 2
     except (RuntimeError, OSError) as exc:
-        print(f"annealrbm: error: {exc}", file=sys.stderr)
+        print(f"annealrbm: error: {backends.redact(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("annealrbm: interrupted", file=sys.stderr)

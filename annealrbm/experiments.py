@@ -27,6 +27,8 @@ EXPERIMENT_BACKEND_OPTIONS: dict[str, dict[str, Any]] = {
     "gibbs": {"num_samples": 1000, "burn_in": 500},
     "sa": {"num_reads": 1000, "num_sweeps": 200},
     "pcd": {"num_chains": 1000},
+    "qpu-mock": {"num_reads": 100, "num_copies": 10},  # 10 copies x 100 reads
+    "qpu": {"num_reads": 100},
 }
 
 ON, OFF = "\u25a0", "\u25a1"  # ■ □
@@ -118,7 +120,16 @@ def _train_and_evaluate(
     # Common random numbers: every backend's reconstructions use the same random stream.
     originals = np.repeat(data, num_reconstructions, axis=0)
     reconstructions = rbm.reconstruct(originals, np.random.default_rng(seed))
+    extra = {}
+    if "qpu_access_seconds" in history.last:  # QPU backends: cost, chains, temperature
+        extra = {
+            "beta_eff": float(history["beta_eff"][-1]),
+            "chain_break_fraction": float(np.nanmean(history["chain_break_fraction"])),
+            "qpu_access_seconds": float(np.nansum(history["qpu_access_seconds"]))
+            + float(trainer.plan.get("calibration", {}).get("qpu_access_seconds", 0.0)),
+        }
     return BackendResult(
+        extra=extra,
         backend=name,
         epochs=len(history),
         seconds=float(np.sum(history["seconds"])),  # training only, per-epoch evaluation excluded
@@ -162,4 +173,11 @@ def format_table(results: Sequence[BackendResult]) -> str:
             f"{r.backend:<8} {r.epochs:>6d} {r.seconds_per_epoch:>9.4f} {r.sampler_seconds:>9.2f} {r.nll:>10.3f} "
             f"{r.optimal_nll:>8.3f} {r.kl:>7.3f} {r.reconstruction_accuracy:>9.1%}"
         )
+    for r in results:
+        if "beta_eff" in r.extra:
+            lines.append(
+                f"{r.backend}: beta_eff {r.extra['beta_eff']:.3f} (last call), chain breaks "
+                f"{r.extra['chain_break_fraction']:.2%} (mean), QPU access {r.extra['qpu_access_seconds']:.2f} s (total"
+                f"{', emulated timing' if r.backend == 'qpu-mock' else ''})"
+            )
     return "\n".join(lines)

@@ -66,6 +66,7 @@ def _summarise_sampler_info(infos: list[dict]) -> dict[str, float]:
         values = [info[key] for info in infos if key in info]
         if values:
             summary[key] = float(values[-1])
+            summary[f"{key}_per_call"] = [float(value) for value in values]
     return summary
 
 

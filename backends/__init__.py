@@ -9,8 +9,8 @@
 from .base import Backend, NegativeSamples
 from .dimod_backends import DimodSamplerBackend, ExactSampler, SimulatedAnnealing, hot_beta
 from .gibbs import ContrastiveDivergence, LongRunGibbs, PersistentContrastiveDivergence
-from .qpu import EmulatedQPUSampler, QPUBudgetExceeded, QPUSampler, QPUWarning, mock_qpu
-from .qpu_connection import QPUConfigurationError, QPUUnavailable
+from .qpu import EmulatedQPUSampler, QPUBudgetExceeded, QPUSampler, QPUWarning, mock_qpu, solver_summary
+from .qpu_connection import QPUConfigurationError, QPUUnavailable, connect, redact, token_is_configured
 from .registry import available, describe, make, register
 
 __all__ = [
@@ -34,4 +34,8 @@ __all__ = [
     "QPUBudgetExceeded",
     "QPUConfigurationError",
     "QPUUnavailable",
+    "connect",
+    "redact",
+    "token_is_configured",
+    "solver_summary",
 ]

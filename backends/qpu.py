@@ -50,6 +50,28 @@ class QPUWarning(UserWarning):
     """Something in a QPU call degrades the samples (clipping, chain breaks)."""
 
 
+def solver_summary(sampler: dimod.Sampler, n_visible: int | None = None) -> dict[str, Any]:
+    """What `annealrbm qpu check` reports about a structured sampler: name, topology, qubits,
+    ranges, and the largest RBM that fits."""
+    from .embedding import largest_balanced_rbm, largest_hidden_for
+
+    properties = sampler.properties
+    graph = sampler.to_networkx_graph()
+    topology = properties.get("topology", {})
+    summary = {
+        "solver": str(properties.get("chip_id", type(sampler).__name__)),
+        "topology": f"{topology.get('type', '?')} {topology.get('shape', '')}".strip(),
+        "working_qubits": graph.number_of_nodes(),
+        "couplers": graph.number_of_edges(),
+        "h_range": list(properties["h_range"]),
+        "j_range": list(properties["j_range"]),
+        "largest_balanced_rbm": largest_balanced_rbm(graph),
+    }
+    if n_visible:
+        summary["largest_hidden_for_visible"] = [n_visible, largest_hidden_for(graph, n_visible)]
+    return summary
+
+
 class QPUBudgetExceeded(ValueError):
     """The estimated QPU time of a run exceeds the budget the user set."""
 
@@ -76,6 +98,8 @@ class QPUSampler(Backend):
     num_spin_reversal_transforms: 0 for none; k > 0 splits num_reads over k gauge-transformed calls.
     temperature_correction: adapt the scale so that beta_eff -> beta (True by default).
     max_qpu_seconds: refuse to start a run whose estimated QPU access time exceeds this.
+    label: names the run in Leap's dashboard; each call is labelled "<label> call <n>"
+        (default "annealrbm <start time>").
     solver, region, endpoint, profile, config_file: Ocean configuration (else DWAVE_API_* / dwave.conf).
     sampler: a ready dimod structured sampler to use instead of connecting (tests, emulation).
     """
@@ -96,7 +120,7 @@ class QPUSampler(Backend):
         beta: float = 1.0,
         scale: float | None = None,
         max_qpu_seconds: float | None = None,
-        label: str = "annealrbm",
+        label: str | None = None,
         annealing_time: float | None = None,
         solver: str | None = None,
         region: str | None = None,
@@ -123,7 +147,7 @@ class QPUSampler(Backend):
             raise ValueError(f"scale must be > 0, got {scale!r}")
         self.fixed_scale = scale
         self.max_qpu_seconds = None if max_qpu_seconds is None else check_non_negative(max_qpu_seconds, "max_qpu_seconds")
-        self.label = str(label)
+        self.label = label or f"annealrbm {time.strftime('%Y%m%d-%H%M%S')}"
         self.annealing_time = annealing_time
         self.cache_dir = cache_dir
         self.sampler = sampler if sampler is not None else connect(
@@ -241,9 +265,9 @@ class QPUSampler(Backend):
             self._before_call(rng)
             label = f"{self.label} call {self.calls + 1}" + (f" srt {index + 1}/{transforms}" if transforms else "")
             if transforms:
+                flips = rng.random((1, problem.num_variables)) < 0.5  # drawn from our seeded stream
                 sampleset = SpinReversalTransformComposite(self.sampler).sample(
-                    problem, num_spin_reversal_transforms=1, seed=int(rng.integers(2**31 - 1)),
-                    num_reads=reads, label=label, **params)
+                    problem, srts=flips, num_reads=reads, label=label, **params)
             else:
                 sampleset = self.sampler.sample(problem, num_reads=reads, label=label, **params)
             sampleset.resolve()
@@ -315,7 +339,7 @@ def mock_qpu(
     hardware_beta: float = 4.0,
     topology: str = "zephyr",
     num_sweeps: int = 100,
-    seed: int | None = None,
+    num_copies: int | None = 10,
     **options: Any,
 ) -> QPUSampler:
     """QPUSampler on dwave.system.testing.MockDWaveSampler: the same code path, offline.
@@ -323,7 +347,8 @@ def mock_qpu(
     The emulated chip anneals the submitted Ising problem with simulated annealing down to
     `hardware_beta` (per unit of the [-1, 1] coupler range), so temperature mismatch,
     chains, chain breaks and clipping all behave as on hardware. topology: 'zephyr'
-    (Zephyr 12x4, like Advantage2) or 'pegasus' (Pegasus 16, like Advantage).
+    (Zephyr 12x4, like Advantage2) or 'pegasus' (Pegasus 16, like Advantage). Emulating a
+    copy costs annealing time, unlike on a QPU, so 10 copies are placed by default.
     """
     from dwave.samplers import SimulatedAnnealingSampler
     from dwave.system.testing import MockDWaveSampler
@@ -337,10 +362,10 @@ def mock_qpu(
                   "num_sweeps": check_positive_int(num_sweeps, "num_sweeps")}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        chip = MockDWaveSampler(topology_type=topology, topology_shape=shapes[topology],
+        chip = MockDWaveSampler(topology_type=topology, topology_shape=shapes[topology], parameter_warnings=False,
                                 substitute_sampler=SimulatedAnnealingSampler(), substitute_kwargs=substitute)
     chip.properties["chip_id"] = f"mock-{topology}"
-    return EmulatedQPUSampler(sampler=chip, **options)
+    return EmulatedQPUSampler(sampler=chip, num_copies=num_copies, **options)
 
 
 class EmulatedQPUSampler(QPUSampler):

@@ -17,7 +17,7 @@ NO_TOKEN_MESSAGE = (
 )
 
 # Bounded network behaviour: an unreachable endpoint fails within seconds, not minutes.
-CONNECT_OPTIONS = {"request_timeout": 10, "http_retry_total": 2, "http_retry_backoff_factor": 0.2}
+CONNECT_OPTIONS = {"request_timeout": 4, "http_retry_total": 1, "http_retry_backoff_factor": 0.2}
 
 _secrets: set[str] = set()
 
