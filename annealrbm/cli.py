@@ -5,6 +5,7 @@ Bad input prints one line `annealrbm: error: ...` and exits 2; failures at run t
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import warnings
@@ -13,7 +14,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import backends, datasets, experiments, metrics, plots
+from . import backends, compare, datasets, experiments, metrics, plots
 from .fileio import write_json
 from .model import RBM
 from .trainer import Trainer
@@ -182,6 +183,47 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_per_backend(pairs: Sequence[str], names: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """-o BACKEND:KEY=VALUE settings, grouped by backend."""
+    grouped: dict[str, dict[str, Any]] = {}
+    for pair in pairs:
+        backend, sep, setting = pair.partition(":")
+        if not sep or backend not in names:
+            raise UsageError(f"per-backend setting {pair!r} must look like BACKEND:KEY=VALUE with BACKEND one of {', '.join(names)}")
+        grouped.setdefault(backend, {}).update(_parse_backend_options([setting]))
+    return grouped
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    names = [name.strip() for name in args.backends.split(",") if name.strip()]
+    for name in names:
+        backends.describe(name)  # unknown names fail before any training starts
+    if args.seeds < 1:
+        raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
+    train, test = datasets.load_splits(args.dataset, args.data)
+    hyper = {key: value for key, value in (
+        ("learning_rate", args.learning_rate), ("batch_size", args.batch_size), ("optimizer", args.optimizer),
+        ("momentum", args.momentum), ("weight_decay", args.weight_decay)) if value is not None}
+    exact = min(train.shape[1], args.hidden) <= 20
+    every = args.evaluate_every or (1 if exact else args.epochs)
+    defaults = {name: {**experiments.EXPERIMENT_BACKEND_OPTIONS.get(name, {}), **_qpu_options(name, args)} for name in names}
+    print(f"compare on {args.dataset}: {len(train)} train / {len(test)} held-out examples, RBM {train.shape[1]}x{args.hidden}, "
+          f"{args.epochs} epochs, seeds 0..{args.seeds - 1}, backends {', '.join(names)}; log-likelihood "
+          f"{'exact' if exact else 'by AIS'} every {every} epoch(s); {args.jobs} job(s)"
+          + (f" on {args.scheduler}" if args.scheduler else ""), flush=True)
+    start = time.perf_counter()
+    results = compare.run_comparison(
+        train, test, names, range(args.seeds), args.epochs, args.hidden, hyperparameters=hyper,
+        per_backend=_parse_per_backend(args.backend_option, names), default_backend_options=defaults,
+        evaluate_every=every, ais_options={"num_chains": args.ais_chains, "num_betas": args.ais_betas},
+        jobs=args.jobs, scheduler=args.scheduler,
+    )
+    paths = compare.write_outputs(results, Path(args.out), args.dataset, args.target)
+    print(Path(paths["summary"]).read_text())
+    print(f"wall time {time.perf_counter() - start:.1f}s; wrote {', '.join(str(p) for p in paths.values())}")
+    return 0
+
+
 def _cmd_qpu_check(args: argparse.Namespace) -> int:
     if args.mock:
         sampler = backends.make("qpu-mock").sampler
@@ -246,6 +288,30 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--max-qpu-seconds", type=float, help="QPU time budget per QPU backend")
     _add_connection_options(reproduce)
     reproduce.set_defaults(run=_cmd_reproduce)
+
+    comparison = commands.add_parser("compare", help="compare backends on one dataset over several seeds")
+    comparison.add_argument("--dataset", default="patterns20", help="patterns20, bars-and-stripes-N, digits or mnist")
+    comparison.add_argument("--data", metavar="PATH", help="local data file for mnist (.npz or .amat)")
+    comparison.add_argument("--backends", default="cd,pcd,sa,exact")
+    comparison.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1")
+    comparison.add_argument("--epochs", type=int, default=200)
+    comparison.add_argument("--hidden", type=int, default=8)
+    comparison.add_argument("--learning-rate", type=float)
+    comparison.add_argument("--batch-size", type=int)
+    comparison.add_argument("--optimizer", choices=("adam", "sgd"))
+    comparison.add_argument("--momentum", type=float)
+    comparison.add_argument("--weight-decay", type=float)
+    comparison.add_argument("-o", "--backend-option", action="append", default=[], metavar="BACKEND:KEY=VALUE",
+                            help="per-backend backend option or hyperparameter, e.g. -o sa:num_reads=200 -o cd:learning_rate=0.05")
+    comparison.add_argument("--evaluate-every", type=int, help="epochs between log-likelihood evaluations (default: every epoch when exact, else the last only)")
+    comparison.add_argument("--ais-chains", type=int, default=100)
+    comparison.add_argument("--ais-betas", type=int, default=14500)
+    comparison.add_argument("--target", type=float, help="held-out log-likelihood target for time-to-target")
+    comparison.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel processes (default: one per core)")
+    comparison.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786")
+    comparison.add_argument("--out", default="compare-results", metavar="DIR")
+    comparison.add_argument("--max-qpu-seconds", type=float, help="QPU time budget per QPU run")
+    comparison.set_defaults(run=_cmd_compare)
 
     qpu = commands.add_parser("qpu", help="D-Wave QPU utilities")
     qpu_commands = qpu.add_subparsers(dest="qpu_command", required=True)

@@ -1,7 +1,9 @@
 """Small binary datasets with exactly known structure, and a loader by name."""
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 import numpy as np
 
@@ -38,6 +40,76 @@ def bars_and_stripes(n: int = 4) -> np.ndarray:
     return np.unique(np.vstack([stripes, bars]), axis=0)
 
 
+def digits(test_fraction: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's 8x8 digits (bundled, no download), binarised at 8/16, fixed train/test split.
+
+    Returns (train, test) as 0/1 float arrays with 64 columns; the split is a seeded
+    permutation (1438 train, 359 test by default).
+    """
+    from sklearn.datasets import load_digits
+
+    images = (load_digits().data >= 8).astype(np.float64)
+    order = np.random.default_rng(seed).permutation(len(images))
+    n_test = int(round(test_fraction * len(images)))
+    return images[order[n_test:]], images[order[:n_test]]
+
+
+def load_binarized_mnist(path: str | os.PathLike, split: str = "train") -> np.ndarray:
+    """Binarized MNIST from a local file: an .npz (bit-packed rows plus `n_features`, as in
+    shared/datasets, or plain 0/1 arrays) holding `split`, or a Larochelle-style .amat text
+    file (one image per line, 784 values separated by spaces)."""
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"data file not found: {path}")
+    if path.suffix == ".amat":
+        try:
+            data = np.loadtxt(path, dtype=np.float64, ndmin=2)
+        except ValueError as exc:
+            raise ValueError(f"{path} is not a whitespace-separated .amat text file: {exc}") from None
+    else:
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                if split not in archive.files:
+                    raise ValueError(f"{path} has no split {split!r}; it has {', '.join(archive.files)}")
+                data = archive[split]
+                if data.dtype == np.uint8 and "n_features" in archive.files:  # bit-packed rows
+                    data = np.unpackbits(data, axis=1, count=int(archive["n_features"]))
+        except (OSError, EOFError) as exc:
+            raise ValueError(f"{path} is not a readable .npz file: {exc}") from None
+        data = np.asarray(data, dtype=np.float64)
+    if data.ndim != 2 or data.size == 0:
+        raise ValueError(f"{path}: expected a 2-D array of images, got shape {data.shape}")
+    if np.any((data != 0) & (data != 1)):
+        raise ValueError(f"{path}: values outside {{0, 1}}; binarize the images first")
+    return data
+
+
+def load_splits(name: str, data_path: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(train, held-out) for a named dataset. patterns20 and bars-and-stripes have no held-out
+    set (the training set is returned twice); digits uses its fixed split; mnist reads
+    `data_path` (train and valid splits, or a train .amat with its _valid/_test sibling)."""
+    if name == "digits":
+        return digits()
+    if name == "mnist":
+        if data_path is None:
+            raise ValueError("dataset mnist needs --data PATH (binarized_mnist.npz or binarized_mnist_train.amat)")
+        path = Path(data_path)
+        if path.suffix == ".amat":
+            held_out = path.with_name(path.name.replace("train", "valid"))
+            return load_binarized_mnist(path), load_binarized_mnist(held_out)
+        return load_binarized_mnist(path, "train"), load_binarized_mnist(path, "valid")
+    data = load(name)
+    return data, data
+
+
+def image_shape(name: str, n_visible: int) -> tuple[int, int] | None:
+    """The 2-D shape to draw a dataset's vectors as images, or None if they are not images."""
+    side = int(round(np.sqrt(n_visible)))
+    if name == "patterns20" or side * side != n_visible:
+        return None
+    return side, side
+
+
 def load(name: str) -> np.ndarray:
     """A dataset by name: 'patterns20' or 'bars-and-stripes-N' (also 'basN')."""
     if name == "patterns20":
@@ -45,7 +117,12 @@ def load(name: str) -> np.ndarray:
     match = re.fullmatch(r"(?:bars-and-stripes-|bas)(\d+)", name)
     if match:
         return bars_and_stripes(int(match.group(1)))
-    raise ValueError(f"unknown dataset {name!r}; choose patterns20 or bars-and-stripes-N (e.g. bars-and-stripes-3)")
+    if name in ("digits", "mnist"):
+        raise ValueError(f"dataset {name!r} has train and test splits: use load_splits({name!r}, ...)")
+    raise ValueError(
+        f"unknown dataset {name!r}; choose patterns20, bars-and-stripes-N (e.g. bars-and-stripes-3), "
+        "digits or mnist (with --data PATH)"
+    )
 
 
-NAMES = ("patterns20", "bars-and-stripes-N")
+NAMES = ("patterns20", "bars-and-stripes-N", "digits", "mnist")

@@ -13,6 +13,7 @@ from typing import Callable, TypeVar
 import numpy as np
 from scipy.special import expit, logsumexp
 
+from .ais import ais_log_partition_function  # noqa: F401  (part of the metrics API)
 from .model import RBM, softplus
 from .validation import check_binary_states, check_positive_int
 
@@ -74,6 +75,14 @@ def _map_enumerated_chunks(rbm: RBM, reduce_chunk: Callable[[np.ndarray, np.ndar
 def log_partition_function(rbm: RBM) -> float:
     """Exact log Z (natural log) by enumerating the smaller layer."""
     return float(logsumexp(_map_enumerated_chunks(rbm, lambda _s, _p, log_weights: logsumexp(log_weights))))
+
+
+def estimated_log_partition_function(rbm: RBM, data=None, seed=None, **ais_options) -> tuple[float, float, str]:
+    """(log Z, standard error, method): exact when the smaller layer has <= 20 units, else AIS."""
+    if min(rbm.n_visible, rbm.n_hidden) <= 20:
+        return log_partition_function(rbm), 0.0, "exact"
+    log_z, error = ais_log_partition_function(rbm, data, seed=seed, **ais_options)
+    return log_z, error, "ais"
 
 
 def log_likelihood(rbm: RBM, data, log_z: float | None = None) -> float:

@@ -30,6 +30,15 @@ def plot_nll_per_epoch(
     axes.set_title(title)
     axes.grid(True, which="both", alpha=0.3)
     axes.legend()
+    return _save(figure, path)
+
+
+def nll_curves(results: Sequence) -> dict[str, np.ndarray]:
+    """NLL per epoch of each experiment result, keyed by backend name."""
+    return {result.backend: -result.history["log_likelihood"] for result in results}
+
+
+def _save(figure, path) -> Path:
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
@@ -37,6 +46,59 @@ def plot_nll_per_epoch(
     return atomic_write(path, buffer.getvalue())
 
 
-def nll_curves(results: Sequence) -> dict[str, np.ndarray]:
-    """NLL per epoch of each experiment result, keyed by backend name."""
-    return {result.backend: -result.history["log_likelihood"] for result in results}
+def plot_comparison(results: Sequence, x: str, path: str | os.PathLike, dataset: str) -> Path:
+    """Held-out log-likelihood against `x` ('epoch' or 'wall_seconds'): mean line and a ±1 std
+    band over seeds per backend (against wall seconds, x is the mean over seeds)."""
+    figure, axes = plt.subplots(figsize=(7, 4.5), dpi=110)
+    backends = list(dict.fromkeys(r.spec.backend for r in results))
+    for backend in backends:
+        runs = [r for r in results if r.spec.backend == backend]
+        length = min(len(r.rows) for r in runs)
+        ll = np.array([[row.get("test_log_likelihood", np.nan) for row in r.rows[:length]] for r in runs], float)
+        xs = np.array([[row[x] for row in r.rows[:length]] for r in runs], float).mean(axis=0)
+        keep = ~np.isnan(ll).any(axis=0)
+        mean, std = ll[:, keep].mean(axis=0), ll[:, keep].std(axis=0)
+        (line,) = axes.plot(xs[keep], mean, label=f"{backend} ({len(runs)} seeds)", linewidth=1.6)
+        axes.fill_between(xs[keep], mean - std, mean + std, color=line.get_color(), alpha=0.2)
+    axes.set_xlabel("epoch" if x == "epoch" else "training wall seconds")
+    axes.set_ylabel("held-out log-likelihood (nats)")
+    if x != "epoch":
+        axes.set_xscale("log")
+    axes.set_title(f"{dataset}: mean ± std over seeds")
+    axes.grid(True, alpha=0.3)
+    axes.legend()
+    return _save(figure, path)
+
+
+def _image_grid(axes, images: np.ndarray, shape: tuple[int, int], columns: int, cmap: str) -> None:
+    rows = int(np.ceil(len(images) / columns))
+    canvas = np.full((rows * (shape[0] + 1), columns * (shape[1] + 1)), np.nan)
+    for index, image in enumerate(images):
+        r, c = divmod(index, columns)
+        canvas[r * (shape[0] + 1): r * (shape[0] + 1) + shape[0], c * (shape[1] + 1): c * (shape[1] + 1) + shape[1]] = image.reshape(shape)
+    axes.imshow(canvas, cmap=cmap, interpolation="nearest")
+    axes.axis("off")
+
+
+def plot_filters(models: dict, shape: tuple[int, int], path: str | os.PathLike, max_filters: int = 64) -> Path:
+    """Each backend's learned filters: the weight column of each hidden unit drawn as an image."""
+    figure, axes = plt.subplots(1, len(models), figsize=(3.2 * len(models), 3.6), dpi=110, squeeze=False)
+    for axis, (backend, rbm) in zip(axes[0], models.items()):
+        filters = rbm.W.T[:max_filters]
+        scaled = filters / (np.abs(filters).max(axis=1, keepdims=True) + 1e-12)
+        _image_grid(axis, scaled, shape, int(np.ceil(np.sqrt(len(filters)))), "RdBu_r")
+        axis.set_title(backend)
+    return _save(figure, path)
+
+
+def plot_model_samples(models: dict, shape: tuple[int, int], path: str | os.PathLike, seed: int = 0,
+                       num_samples: int = 36, num_sweeps: int = 1000) -> Path:
+    """Samples from each backend's model: block-Gibbs chains from random states, `num_sweeps` sweeps."""
+    figure, axes = plt.subplots(1, len(models), figsize=(3.2 * len(models), 3.6), dpi=110, squeeze=False)
+    for axis, (backend, rbm) in zip(axes[0], models.items()):
+        rng = np.random.default_rng(seed)
+        start = (rng.random((num_samples, rbm.n_visible)) < 0.5).astype(float)
+        visible, hidden = rbm.gibbs_sweeps(start, num_sweeps, rng)
+        _image_grid(axis, rbm.visible_probs(hidden, check=False), shape, int(np.ceil(np.sqrt(num_samples))), "gray_r")
+        axis.set_title(backend)
+    return _save(figure, path)

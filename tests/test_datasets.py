@@ -31,3 +31,39 @@ def test_load_by_name():
         datasets.load("mnist-typo")
     with pytest.raises(ValueError, match="size"):
         datasets.bars_and_stripes(1)
+
+
+def test_digits_are_binarised_with_a_fixed_split():
+    train, test = datasets.digits()
+    assert train.shape == (1438, 64) and test.shape == (359, 64)
+    again_train, _ = datasets.digits()
+    np.testing.assert_array_equal(train, again_train)
+    assert set(np.unique(train)) == {0.0, 1.0}
+
+
+def test_mnist_from_packed_npz_plain_npz_and_amat(tmp_path):
+    rng = np.random.default_rng(0)
+    images = (rng.random((7, 784)) < 0.2).astype(np.uint8)
+    valid = (rng.random((3, 784)) < 0.2).astype(np.uint8)
+    np.savez(tmp_path / "packed.npz", train=np.packbits(images, axis=1), valid=np.packbits(valid, axis=1),
+             n_features=np.array(784))
+    train, held_out = datasets.load_splits("mnist", tmp_path / "packed.npz")
+    np.testing.assert_array_equal(train, images)
+    np.testing.assert_array_equal(held_out, valid)
+    np.savez(tmp_path / "plain.npz", train=images.astype(float), valid=valid.astype(float))
+    np.testing.assert_array_equal(datasets.load_splits("mnist", tmp_path / "plain.npz")[0], images)
+    np.savetxt(tmp_path / "binarized_mnist_train.amat", images, fmt="%d")
+    np.savetxt(tmp_path / "binarized_mnist_valid.amat", valid, fmt="%d")
+    train, held_out = datasets.load_splits("mnist", tmp_path / "binarized_mnist_train.amat")
+    np.testing.assert_array_equal(train, images)
+    np.testing.assert_array_equal(held_out, valid)
+
+
+def test_mnist_errors_say_what_to_do(tmp_path):
+    with pytest.raises(ValueError, match="needs --data"):
+        datasets.load_splits("mnist")
+    with pytest.raises(ValueError, match="not found"):
+        datasets.load_splits("mnist", tmp_path / "absent.npz")
+    np.savez(tmp_path / "gray.npz", train=np.full((2, 4), 0.5), valid=np.zeros((1, 4)))
+    with pytest.raises(ValueError, match="binarize"):
+        datasets.load_splits("mnist", tmp_path / "gray.npz")

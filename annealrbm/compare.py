@@ -1,0 +1,245 @@
+"""`annealrbm compare`: every backend on the same problem, same starts, same minibatches.
+
+For each seed, every backend starts from the same initial parameters (RBM seeded by the seed)
+and sees the same minibatches (the trainer's minibatch stream is seeded by the seed alone).
+Hyperparameters are shared unless set per backend. Runs are independent, so they execute in
+parallel processes (joblib) or on a Dask cluster with results identical to a serial run.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import datasets, metrics
+from .fileio import atomic_write
+from .model import RBM
+from .trainer import Trainer
+
+TRAINER_KEYS = ("learning_rate", "batch_size", "momentum", "weight_decay", "optimizer", "rao_blackwell")
+CSV_COLUMNS = (
+    "backend", "seed", "epoch", "train_log_likelihood", "test_log_likelihood", "log_likelihood_method",
+    "log_z_standard_error", "reconstruction_error", "wall_seconds", "sampler_seconds", "qpu_access_seconds",
+    "beta_eff",
+)
+
+
+@dataclass
+class RunSpec:
+    """One (backend, seed) run of a comparison."""
+
+    backend: str
+    seed: int
+    epochs: int
+    n_hidden: int
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    backend_options: dict[str, Any] = field(default_factory=dict)
+    evaluate_every: int = 1
+    ais_options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunResult:
+    """Per-epoch rows of one run and its final parameters."""
+
+    spec: RunSpec
+    rows: list[dict[str, Any]]
+    W: np.ndarray
+    visible_bias: np.ndarray
+    hidden_bias: np.ndarray
+
+    def model(self) -> RBM:
+        return RBM.from_arrays(self.W, self.visible_bias, self.hidden_bias)
+
+
+def _log_likelihoods(rbm: RBM, train: np.ndarray, test: np.ndarray, seed: int, ais_options: dict) -> dict[str, Any]:
+    log_z, error, method = metrics.estimated_log_partition_function(rbm, train, seed=seed, **ais_options)
+    return {
+        "train_log_likelihood": metrics.log_likelihood(rbm, train, log_z),
+        "test_log_likelihood": metrics.log_likelihood(rbm, test, log_z),
+        "log_likelihood_method": method,
+        "log_z_standard_error": error,
+    }
+
+
+def run_one(spec: RunSpec, train: np.ndarray, test: np.ndarray) -> RunResult:
+    """Train one backend from the seed's initial model; evaluate at the chosen epochs."""
+    rbm = RBM(train.shape[1], spec.n_hidden, seed=spec.seed)
+    rows: list[dict[str, Any]] = []
+    totals = {"wall_seconds": 0.0, "sampler_seconds": 0.0, "qpu_access_seconds": 0.0}
+    evaluation_rng = np.random.default_rng(spec.seed)
+
+    def evaluate(record: dict, trainer: Trainer) -> None:
+        totals["wall_seconds"] += record["seconds"]
+        totals["sampler_seconds"] += record["sampler_seconds"]
+        totals["qpu_access_seconds"] += record.get("qpu_access_seconds", 0.0)
+        row = {"backend": spec.backend, "seed": spec.seed, "epoch": record["epoch"], **totals,
+               "beta_eff": record.get("beta_eff"),
+               "reconstruction_error": metrics.reconstruction_error(trainer.rbm, train, evaluation_rng)}
+        if record["epoch"] % spec.evaluate_every == 0 or record["epoch"] == spec.epochs:
+            # the same AIS seed for every backend: their estimates share random numbers
+            row.update(_log_likelihoods(trainer.rbm, train, test, spec.seed, spec.ais_options))
+        rows.append(row)
+
+    trainer = Trainer(rbm, backend=spec.backend, epochs=spec.epochs, seed=spec.seed, progress=False,
+                      evaluate=False, callbacks=[evaluate], backend_options=spec.backend_options,
+                      **spec.hyperparameters)
+    trainer.fit(train)
+    return RunResult(spec, rows, rbm.W, rbm.visible_bias, rbm.hidden_bias)
+
+
+def split_overrides(overrides: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Per-backend settings: trainer hyperparameters vs backend options."""
+    trainer = {k: v for k, v in overrides.items() if k in TRAINER_KEYS}
+    backend = {k: v for k, v in overrides.items() if k not in TRAINER_KEYS}
+    return trainer, backend
+
+
+def run_comparison(
+    train: np.ndarray,
+    test: np.ndarray,
+    backends: Sequence[str],
+    seeds: Sequence[int],
+    epochs: int,
+    n_hidden: int,
+    hyperparameters: dict[str, Any] | None = None,
+    per_backend: dict[str, dict[str, Any]] | None = None,
+    default_backend_options: dict[str, dict[str, Any]] | None = None,
+    evaluate_every: int = 1,
+    ais_options: dict[str, Any] | None = None,
+    jobs: int = 1,
+    scheduler: str | None = None,
+) -> list[RunResult]:
+    """Run every (backend, seed) pair; serially, on `jobs` processes, or on a Dask scheduler."""
+    from joblib import Parallel, delayed, parallel_config
+
+    specs = []
+    for backend in backends:
+        trainer_overrides, option_overrides = split_overrides((per_backend or {}).get(backend, {}))
+        options = {**(default_backend_options or {}).get(backend, {}), **option_overrides}
+        for seed in seeds:
+            specs.append(RunSpec(backend, int(seed), epochs, n_hidden, {**(hyperparameters or {}), **trainer_overrides},
+                                 options, evaluate_every, dict(ais_options or {})))
+    tasks = (delayed(run_one)(spec, train, test) for spec in specs)
+    if scheduler:
+        from dask.distributed import Client
+
+        with Client(scheduler, timeout="10s") as client, parallel_config(backend="dask", wait_for_workers_timeout=30):
+            del client
+            return Parallel()(tasks)
+    return Parallel(n_jobs=jobs)(tasks)
+
+
+# --- outputs ---------------------------------------------------------------------------------
+
+def write_csv(results: Sequence[RunResult], path: Path) -> Path:
+    """results.csv: long format, one row per (backend, seed, epoch)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore", restval="")
+    writer.writeheader()
+    for result in results:
+        for row in result.rows:
+            writer.writerow({k: ("" if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()})
+    return atomic_write(path, buffer.getvalue().encode())
+
+
+def _column(result: RunResult, key: str) -> np.ndarray:
+    return np.array([row.get(key, np.nan) for row in result.rows], dtype=float)
+
+
+def default_target(results: Sequence[RunResult]) -> float:
+    """95% of the way from the first evaluated test log-likelihood to the best backend's mean
+    final one: 'time to reach the target' then says who gets close first."""
+    finals: dict[str, list[float]] = {}
+    starts = []
+    for result in results:
+        values = _column(result, "test_log_likelihood")
+        values = values[~np.isnan(values)]
+        finals.setdefault(result.spec.backend, []).append(values[-1])
+        starts.append(values[0])
+    best = max(np.mean(v) for v in finals.values())
+    return float(best - 0.05 * (best - np.mean(starts)))
+
+
+def summarise(results: Sequence[RunResult], target: float | None = None) -> tuple[list[dict[str, Any]], float]:
+    """Per backend: mean and std over seeds of the final and best held-out log-likelihood, time
+    to reach the target, total times; ranked by final held-out log-likelihood."""
+    target = default_target(results) if target is None else target
+    by_backend: dict[str, list[RunResult]] = {}
+    for result in results:
+        by_backend.setdefault(result.spec.backend, []).append(result)
+    table = []
+    for backend, runs in by_backend.items():
+        finals, bests, reach, walls, samplers, qpus = [], [], [], [], [], []
+        for run in runs:
+            test = _column(run, "test_log_likelihood")
+            evaluated = ~np.isnan(test)
+            finals.append(test[evaluated][-1])
+            bests.append(test[evaluated].max())
+            hit = np.flatnonzero(evaluated & (test >= target))
+            reach.append(_column(run, "wall_seconds")[hit[0]] if hit.size else np.nan)
+            walls.append(run.rows[-1]["wall_seconds"])
+            samplers.append(run.rows[-1]["sampler_seconds"])
+            qpus.append(run.rows[-1]["qpu_access_seconds"])
+        reached = np.array(reach)[~np.isnan(reach)]
+        table.append({
+            "backend": backend, "runs": len(runs),
+            "final_mean": float(np.mean(finals)), "final_std": float(np.std(finals)),
+            "best_mean": float(np.mean(bests)), "best_std": float(np.std(bests)),
+            "reached": int(reached.size),
+            "time_to_target_mean": float(reached.mean()) if reached.size else np.nan,
+            "time_to_target_std": float(reached.std()) if reached.size else np.nan,
+            "wall_mean": float(np.mean(walls)), "sampler_mean": float(np.mean(samplers)),
+            "qpu_mean": float(np.mean(qpus)),
+        })
+    table.sort(key=lambda row: row["final_mean"], reverse=True)
+    return table, target
+
+
+def summary_markdown(table: list[dict[str, Any]], target: float, title: str) -> str:
+    """summary.md: the ranked table with its definitions."""
+    lines = [
+        f"# {title}", "",
+        "Held-out log-likelihood in nats per example (higher is better), mean ± std over seeds; "
+        f"time to target = training wall seconds until the held-out log-likelihood first reached {target:.3f}.", "",
+        "| rank | backend | final held-out LL | best held-out LL | time to target (s) | total wall (s) | sampler (s) | QPU access (s) |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for rank, row in enumerate(table, 1):
+        reach = (f"{row['time_to_target_mean']:.2f} ± {row['time_to_target_std']:.2f} ({row['reached']}/{row['runs']})"
+                 if row["reached"] else f"not reached (0/{row['runs']})")
+        lines.append(
+            f"| {rank} | {row['backend']} | {row['final_mean']:.3f} ± {row['final_std']:.3f} | "
+            f"{row['best_mean']:.3f} ± {row['best_std']:.3f} | {reach} | {row['wall_mean']:.2f} | "
+            f"{row['sampler_mean']:.2f} | {row['qpu_mean']:.3f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_outputs(results: Sequence[RunResult], out: Path, dataset: str, target: float | None = None) -> dict[str, Path]:
+    """results.csv, summary.md, curves, and for image datasets filters and model samples; also
+    every run's final model as models/<backend>_seed<k>.npz."""
+    from . import plots
+
+    out = Path(out)
+    table, target = summarise(results, target)
+    paths = {
+        "csv": write_csv(results, out / "results.csv"),
+        "summary": atomic_write(out / "summary.md", summary_markdown(table, target, f"annealrbm compare: {dataset}").encode()),
+        "ll_vs_epoch": plots.plot_comparison(results, "epoch", out / "log_likelihood_vs_epoch.png", dataset),
+        "ll_vs_wall": plots.plot_comparison(results, "wall_seconds", out / "log_likelihood_vs_wall_seconds.png", dataset),
+    }
+    for result in results:
+        result.model().save(out / "models" / f"{result.spec.backend}_seed{result.spec.seed}.npz")
+    shape = datasets.image_shape(dataset, results[0].W.shape[0])
+    if shape:
+        first_seed = min(r.spec.seed for r in results)
+        models = {r.spec.backend: r.model() for r in results if r.spec.seed == first_seed}
+        paths["filters"] = plots.plot_filters(models, shape, out / "filters.png")
+        paths["samples"] = plots.plot_model_samples(models, shape, out / "model_samples.png", seed=first_seed)
+    return paths
+

@@ -1,0 +1,116 @@
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from annealrbm import RBM, Trainer, compare, datasets, metrics
+from annealrbm.cli import main
+
+TIMING = {"wall_seconds", "sampler_seconds"}
+
+
+def small_comparison(**kwargs):
+    train = datasets.bars_and_stripes(3)
+    return compare.run_comparison(train, train, ["exact", "cd", "sa"], [0, 1], 6, 6,
+                                  per_backend={"sa": {"num_reads": 50, "num_sweeps": 50}}, **kwargs)
+
+
+def without_timing(results):
+    return [[{k: v for k, v in row.items() if k not in TIMING} for row in r.rows] for r in results]
+
+
+def test_every_backend_starts_from_the_same_model_and_minibatches():
+    train = datasets.bars_and_stripes(3)
+    batches = {}
+    for backend in ("cd", "pcd"):
+        spec = compare.RunSpec(backend, seed=4, epochs=1, n_hidden=5, hyperparameters={"batch_size": 4})
+        seen = []
+        original = Trainer._train_epoch
+
+        def spy(self, data, epoch, seen=seen):
+            seen.append((self.rbm.W.copy(), self.data_rng.bit_generator.state["state"]["state"]))
+            return original(self, data, epoch)
+
+        Trainer._train_epoch = spy
+        try:
+            compare.run_one(spec, train, train)
+        finally:
+            Trainer._train_epoch = original
+        batches[backend] = seen[0]
+    np.testing.assert_array_equal(batches["cd"][0], batches["pcd"][0])  # same initial weights
+    assert batches["cd"][1] == batches["pcd"][1]  # same minibatch stream
+
+
+def test_parallel_runs_equal_serial_runs():
+    serial = small_comparison(jobs=1)
+    parallel = small_comparison(jobs=2)
+    assert without_timing(serial) == without_timing(parallel)
+    for a, b in zip(serial, parallel):
+        np.testing.assert_array_equal(a.W, b.W)
+
+
+def test_runs_on_a_dask_cluster_equal_serial_runs():
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        on_cluster = small_comparison(scheduler=cluster.scheduler_address)
+    assert without_timing(on_cluster) == without_timing(small_comparison(jobs=1))
+
+
+def test_outputs_csv_summary_and_plots(tmp_path):
+    results = small_comparison(jobs=1)
+    paths = compare.write_outputs(results, tmp_path, "bars-and-stripes-3")
+    with open(paths["csv"]) as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 3 * 2 * 6
+    assert set(compare.CSV_COLUMNS) == set(rows[0])
+    exact_last = [r for r in rows if r["backend"] == "exact" and r["epoch"] == "6"]
+    model = RBM.load(tmp_path / "models" / "exact_seed0.npz")
+    assert float(exact_last[0]["test_log_likelihood"]) == pytest.approx(metrics.log_likelihood(model, datasets.bars_and_stripes(3)))
+    summary = paths["summary"].read_text()
+    table, target = compare.summarise(results)
+    assert [row["backend"] for row in table] == sorted({"exact", "cd", "sa"}, key=lambda b: -next(r["final_mean"] for r in table if r["backend"] == b))
+    assert f"| 1 | {table[0]['backend']} |" in summary and f"{target:.3f}" in summary
+    for key in ("ll_vs_epoch", "ll_vs_wall", "filters", "samples"):  # 3x3 images get filters and samples
+        assert paths[key].read_bytes()[:4] == b"\x89PNG"
+
+
+def test_compare_command_on_patterns20_ranks_exact_first(tmp_path, capsys):
+    code = main(["compare", "--dataset", "patterns20", "--backends", "cd,exact", "--seeds", "2", "--epochs", "80",
+                 "--out", str(tmp_path), "--jobs", "1"])
+    assert code == 0
+    summary = (tmp_path / "summary.md").read_text()
+    assert "| 1 | exact |" in summary and "| 2 | cd |" in summary
+    assert (tmp_path / "results.csv").exists() and not (tmp_path / "filters.png").exists()  # not an image dataset
+
+
+def test_compare_rejects_bad_per_backend_settings(capsys):
+    assert main(["compare", "--backends", "cd", "-o", "sa:num_reads=3"]) == 2
+    assert "BACKEND:KEY=VALUE" in capsys.readouterr().err
+
+
+def synthetic_images(n, n_visible, seed):
+    """Noisy copies of a few random prototypes: structured data a 784-unit RBM can learn."""
+    rng = np.random.default_rng(seed)
+    prototypes = rng.random((5, n_visible)) < 0.15
+    data = prototypes[rng.integers(5, size=n)] ^ (rng.random((n, n_visible)) < 0.03)
+    return data.astype(float)
+
+
+@pytest.mark.parametrize("shape, data", [((784, 16), "synthetic"), ((64, 20), "digits")])
+def test_ais_agrees_with_the_exact_log_z_on_trained_models(shape, data):
+    train = synthetic_images(500, 784, seed=1) if data == "synthetic" else datasets.digits()[0]
+    rbm = RBM(*shape, seed=0)
+    Trainer(rbm, backend="cd", epochs=5, batch_size=20, optimizer="sgd", learning_rate=0.05, momentum=0.5,
+            weight_decay=1e-3, seed=0, progress=False, evaluate=False).fit(train)
+    exact = metrics.log_partition_function(rbm)
+    assert metrics.log_likelihood(rbm, train, exact) > -0.6 * shape[0] * np.log(2)  # trained: far above uniform
+    log_z, error = metrics.ais_log_partition_function(rbm, train, seed=0)
+    assert log_z == pytest.approx(exact, abs=0.1)  # measured: -0.056 (784x16), see the AIS docstring
+    assert 0 < error < 0.2
+
+
+def test_ais_without_data_starts_from_the_uniform_model():
+    rbm = RBM(30, 6, seed=1, weight_scale=0.5)
+    log_z, _ = metrics.ais_log_partition_function(rbm, None, num_chains=200, num_betas=3000, seed=1)
+    assert log_z == pytest.approx(metrics.log_partition_function(rbm), abs=0.05)
