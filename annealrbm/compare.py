@@ -85,7 +85,7 @@ def run_one(spec: RunSpec, train: np.ndarray, test: np.ndarray) -> RunResult:
             row.update(_log_likelihoods(trainer.rbm, train, test, spec.seed, spec.ais_options))
         rows.append(row)
 
-    trainer = Trainer(rbm, backend=spec.backend, epochs=spec.epochs, seed=spec.seed, progress=False,
+    trainer = Trainer(rbm, backend=spec.backend, epochs=spec.epochs, seed=spec.seed, progress=None,
                       evaluate=False, callbacks=[evaluate], backend_options=spec.backend_options,
                       **spec.hyperparameters)
     trainer.fit(train)
@@ -130,8 +130,8 @@ def run_comparison(
 
         with Client(scheduler, timeout="10s") as client, parallel_config(backend="dask", wait_for_workers_timeout=30):
             del client
-            return Parallel()(tasks)
-    return Parallel(n_jobs=jobs)(tasks)
+            return Parallel(verbose=5)(tasks)
+    return Parallel(n_jobs=jobs, verbose=5 if jobs > 1 else 0)(tasks)
 
 
 # --- outputs ---------------------------------------------------------------------------------
