@@ -7,6 +7,7 @@
     backend = backends.make(my_dimod_sampler, num_reads=50)   # any dimod.Sampler
 """
 from .base import Backend, NegativeSamples
+from .bipartite_annealer import BipartiteAnnealing, BipartiteAnnealingSampler
 from .dimod_backends import DimodSamplerBackend, ExactSampler, SimulatedAnnealing, hot_beta
 from .gibbs import ContrastiveDivergence, LongRunGibbs, PersistentContrastiveDivergence
 from .qpu import EmulatedQPUSampler, QPUBudgetExceeded, QPUSampler, QPUWarning, mock_qpu, solver_summary
@@ -38,4 +39,6 @@ __all__ = [
     "redact",
     "token_is_configured",
     "solver_summary",
+    "BipartiteAnnealingSampler",
+    "BipartiteAnnealing",
 ]

@@ -7,6 +7,7 @@ from typing import Any, Callable
 import dimod
 
 from .base import Backend
+from .bipartite_annealer import BipartiteAnnealing
 from .dimod_backends import DimodSamplerBackend, ExactSampler, SimulatedAnnealing
 from .gibbs import ContrastiveDivergence, LongRunGibbs, PersistentContrastiveDivergence
 from .qpu import EmulatedQPUSampler, QPUSampler, mock_qpu
@@ -65,6 +66,7 @@ def make(backend: str | Backend | dimod.Sampler, **options: Any) -> Backend:
         raise ValueError(f"backend {backend!r}: {exc}") from None
 
 
-for _cls in (ContrastiveDivergence, PersistentContrastiveDivergence, LongRunGibbs, SimulatedAnnealing, ExactSampler, QPUSampler):
+for _cls in (ContrastiveDivergence, PersistentContrastiveDivergence, LongRunGibbs, SimulatedAnnealing, ExactSampler,
+             QPUSampler, BipartiteAnnealing):
     register(_cls.name, _cls, _cls.description)
 register(EmulatedQPUSampler.name, mock_qpu, EmulatedQPUSampler.description)
