@@ -34,9 +34,11 @@ def positive_statistics(rbm: RBM, batch: np.ndarray) -> Statistics:
 
 
 def negative_statistics(
-    rbm: RBM, visible: np.ndarray, hidden: np.ndarray, rao_blackwell: bool = True
+    rbm: RBM, visible: np.ndarray, hidden: np.ndarray, rao_blackwell: bool = True,
+    hidden_probs: np.ndarray | None = None,
 ) -> Statistics:
-    """Model statistics from samples; `rao_blackwell` replaces hidden samples by p(h | v)."""
+    """Model statistics from samples; `rao_blackwell` replaces hidden samples by p(h | v)
+    (`hidden_probs`, when the backend already has it)."""
     if rao_blackwell:
-        hidden = rbm.hidden_probs(visible, check=False)
+        hidden = rbm.hidden_probs(visible, check=False) if hidden_probs is None else hidden_probs
     return _statistics(visible, hidden)

@@ -98,7 +98,7 @@ def plot_model_samples(models: dict, shape: tuple[int, int], path: str | os.Path
     for axis, (backend, rbm) in zip(axes[0], models.items()):
         rng = np.random.default_rng(seed)
         start = (rng.random((num_samples, rbm.n_visible)) < 0.5).astype(float)
-        visible, hidden = rbm.gibbs_sweeps(start, num_sweeps, rng)
+        _, hidden, _ = rbm.gibbs_sweeps(start, num_sweeps, rng)
         _image_grid(axis, rbm.visible_probs(hidden, check=False), shape, int(np.ceil(np.sqrt(num_samples))), "gray_r")
         axis.set_title(backend)
     return _save(figure, path)

@@ -141,7 +141,7 @@ class Trainer:
 
     def fit(self, data) -> History:
         """Train on `data` (examples x n_visible, 0/1) for `epochs` epochs; returns the History."""
-        data = check_binary_states(data, self.rbm.n_visible, "data")
+        data = check_binary_states(data, self.rbm.n_visible, "data").astype(self.rbm.dtype, copy=False)
         exact = self.evaluate and _exact_evaluation_is_cheap(self.rbm)
         remaining = self.epochs - len(self.history)
         self.plan = self.backend.prepare(
@@ -179,7 +179,7 @@ class Trainer:
             infos.append(samples.info)
             positive = positive_statistics(self.rbm, batch)
             negative = samples.statistics or negative_statistics(
-                self.rbm, samples.visible, samples.hidden, self.rao_blackwell
+                self.rbm, samples.visible, samples.hidden, self.rao_blackwell, samples.hidden_probs
             )
             self.optimizer.step(self.rbm, positive, negative, rate)
         return {

@@ -26,6 +26,7 @@ class NegativeSamples:
     hidden: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)
     statistics: Statistics | None = None
+    hidden_probs: np.ndarray | None = None  # p(h | visible) when the backend computed it anyway
 
 
 class Backend(ABC):

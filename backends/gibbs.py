@@ -11,8 +11,8 @@ from annealrbm.validation import check_positive_int
 from .base import Backend, NegativeSamples
 
 
-def _random_states(n_chains: int, n_units: int, rng: np.random.Generator) -> np.ndarray:
-    return (rng.random((n_chains, n_units)) < 0.5).astype(np.float64)
+def _random_states(n_chains: int, n_units: int, rng: np.random.Generator, dtype=np.float64) -> np.ndarray:
+    return (rng.random((n_chains, n_units)) < 0.5).astype(dtype)
 
 
 class ContrastiveDivergence(Backend):
@@ -26,9 +26,9 @@ class ContrastiveDivergence(Backend):
 
     def sample(self, rbm: RBM, batch: np.ndarray, rng: np.random.Generator) -> NegativeSamples:
         start = time.perf_counter()
-        visible, hidden = rbm.gibbs_sweeps(batch, self.k, rng)
+        visible, hidden, probs = rbm.gibbs_sweeps(batch, self.k, rng)
         info = {"seconds": time.perf_counter() - start, "num_samples": len(visible)}
-        return NegativeSamples(visible, hidden, info)
+        return NegativeSamples(visible, hidden, info, hidden_probs=probs)
 
     def __repr__(self) -> str:
         return f"ContrastiveDivergence(k={self.k})"
@@ -51,10 +51,10 @@ class PersistentContrastiveDivergence(Backend):
     def sample(self, rbm: RBM, batch: np.ndarray, rng: np.random.Generator) -> NegativeSamples:
         start = time.perf_counter()
         if self.chains is None or self.chains.shape[1] != rbm.n_visible:
-            self.chains = _random_states(self.num_chains, rbm.n_visible, rng)
-        self.chains, hidden = rbm.gibbs_sweeps(self.chains, self.k, rng)
+            self.chains = _random_states(self.num_chains, rbm.n_visible, rng, rbm.dtype)
+        self.chains, hidden, probs = rbm.gibbs_sweeps(self.chains, self.k, rng)
         info = {"seconds": time.perf_counter() - start, "num_samples": self.num_chains}
-        return NegativeSamples(self.chains.copy(), hidden, info)
+        return NegativeSamples(self.chains.copy(), hidden, info, hidden_probs=probs)
 
     def __repr__(self) -> str:
         return f"PersistentContrastiveDivergence(k={self.k}, num_chains={self.num_chains})"
@@ -76,10 +76,10 @@ class LongRunGibbs(Backend):
 
     def sample(self, rbm: RBM, batch: np.ndarray, rng: np.random.Generator) -> NegativeSamples:
         start = time.perf_counter()
-        chains = _random_states(self.num_samples, rbm.n_visible, rng)
-        visible, hidden = rbm.gibbs_sweeps(chains, self.burn_in, rng)
+        chains = _random_states(self.num_samples, rbm.n_visible, rng, rbm.dtype)
+        visible, hidden, probs = rbm.gibbs_sweeps(chains, self.burn_in, rng)
         info = {"seconds": time.perf_counter() - start, "num_samples": self.num_samples}
-        return NegativeSamples(visible, hidden, info)
+        return NegativeSamples(visible, hidden, info, hidden_probs=probs)
 
     def __repr__(self) -> str:
         return f"LongRunGibbs(num_samples={self.num_samples}, burn_in={self.burn_in})"
