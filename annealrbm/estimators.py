@@ -28,9 +28,9 @@ def _statistics(visible: np.ndarray, hidden: np.ndarray) -> Statistics:
     return Statistics(visible.mean(axis=0), hidden.mean(axis=0), visible.T @ hidden / n)
 
 
-def positive_statistics(rbm: RBM, batch: np.ndarray) -> Statistics:
-    """Data-dependent statistics with the exact hidden probabilities."""
-    return _statistics(batch, rbm.hidden_probs(batch, check=False))
+def positive_statistics(rbm: RBM, batch: np.ndarray, hidden_probs: np.ndarray | None = None) -> Statistics:
+    """Data-dependent statistics with the exact hidden probabilities (`hidden_probs` if given)."""
+    return _statistics(batch, rbm.hidden_probs(batch, check=False) if hidden_probs is None else hidden_probs)
 
 
 def negative_statistics(

@@ -177,7 +177,7 @@ class Trainer:
                 )
             sampler_seconds += samples.info.get("seconds", 0.0)
             infos.append(samples.info)
-            positive = positive_statistics(self.rbm, batch)
+            positive = positive_statistics(self.rbm, batch, samples.data_hidden_probs)
             negative = samples.statistics or negative_statistics(
                 self.rbm, samples.visible, samples.hidden, self.rao_blackwell, samples.hidden_probs
             )

@@ -27,6 +27,7 @@ class NegativeSamples:
     info: dict[str, Any] = field(default_factory=dict)
     statistics: Statistics | None = None
     hidden_probs: np.ndarray | None = None  # p(h | visible) when the backend computed it anyway
+    data_hidden_probs: np.ndarray | None = None  # p(h | batch), likewise (CD starts its chains there)
 
 
 class Backend(ABC):

@@ -26,9 +26,13 @@ class ContrastiveDivergence(Backend):
 
     def sample(self, rbm: RBM, batch: np.ndarray, rng: np.random.Generator) -> NegativeSamples:
         start = time.perf_counter()
-        visible, hidden, probs = rbm.gibbs_sweeps(batch, self.k, rng)
+        # p(h | data) starts the chain and is also the positive phase: computed once, handed over
+        data_probs = rbm.hidden_probs(batch, check=False)
+        first = (rng.random(data_probs.shape, dtype=data_probs.dtype) < data_probs).astype(data_probs.dtype)
+        visible = rbm.sample_visible(first, rng, check=False)
+        visible, hidden, probs = rbm.gibbs_sweeps(visible, self.k - 1, rng)
         info = {"seconds": time.perf_counter() - start, "num_samples": len(visible)}
-        return NegativeSamples(visible, hidden, info, hidden_probs=probs)
+        return NegativeSamples(visible, hidden, info, hidden_probs=probs, data_hidden_probs=data_probs)
 
     def __repr__(self) -> str:
         return f"ContrastiveDivergence(k={self.k})"
