@@ -1,7 +1,6 @@
 """Learning-rate schedules and the momentum SGD update for RBM parameters."""
 from __future__ import annotations
 
-import math
 from typing import Callable, Sequence, Union
 
 import numpy as np
@@ -112,18 +111,11 @@ class Adam:
         gradients = log_likelihood_gradients(rbm, positive, negative, self.weight_decay)
         correction1 = 1 - self.beta1**self.steps
         correction2 = 1 - self.beta2**self.steps
-        step = rate * math.sqrt(correction2) / correction1
         for first, second, gradient, parameter in zip(
             self.first, self.second, gradients, parameters(rbm)
         ):
-            # in place, one temporary: this runs once per minibatch over every weight
             first *= self.beta1
             first += (1 - self.beta1) * gradient
-            np.multiply(gradient, gradient, out=gradient)
             second *= self.beta2
-            second += (1 - self.beta2) * gradient
-            np.sqrt(second, out=gradient)
-            gradient += self.epsilon * math.sqrt(correction2)
-            np.divide(first, gradient, out=gradient)
-            gradient *= step
-            parameter += gradient
+            second += (1 - self.beta2) * gradient**2
+            parameter += rate * (first / correction1) / (np.sqrt(second / correction2) + self.epsilon)
