@@ -83,7 +83,10 @@ class SimulatedAnnealing(DimodSamplerBackend):
 
     Ending the anneal at the model's own inverse temperature (1) makes the returned states
     approximate Boltzmann samples rather than ground states. `beta_range` overrides the
-    schedule; by default it runs from a hot beta (see `hot_beta`) to `beta`.
+    schedule; by default it runs from a hot beta (see `hot_beta`) to `beta`. With
+    `persistent=True`, every call after the first starts from the previous call's samples and
+    runs a short anneal of `persistent_sweeps` sweeps from `reheat_beta` to `beta` instead of
+    a full anneal from hot (persistent annealing).
     """
 
     name = "sa"
@@ -97,6 +100,9 @@ class SimulatedAnnealing(DimodSamplerBackend):
         beta_schedule_type: str = "geometric",
         beta: float = 1.0,
         seed: int | None = None,
+        persistent: bool = False,
+        persistent_sweeps: int = 20,
+        reheat_beta: float | None = 0.3,
     ) -> None:
         if not beta > 0:
             raise ValueError(f"beta must be > 0, got {beta!r}")
@@ -111,11 +117,35 @@ class SimulatedAnnealing(DimodSamplerBackend):
         )
         self.beta = float(beta)
         self.beta_range = None if beta_range is None else (float(beta_range[0]), float(beta_range[1]))
+        self.persistent = bool(persistent)
+        self.persistent_sweeps = check_positive_int(persistent_sweeps, "persistent_sweeps")
+        if reheat_beta is not None and not 0 < reheat_beta <= beta:
+            raise ValueError(f"reheat_beta must be in (0, beta], got {reheat_beta!r}")
+        self.reheat_beta = reheat_beta
+        self.previous: np.ndarray | None = None  # last call's states (visible then hidden)
+
+    def reset(self) -> None:
+        self.previous = None
 
     def call_kwargs(self, rbm: RBM, rng: np.random.Generator) -> dict[str, Any]:
         kwargs = super().call_kwargs(rbm, rng)
-        kwargs["beta_range"] = self.beta_range or (min(hot_beta(rbm), 0.1 * self.beta), self.beta)
+        n_units = rbm.n_visible + rbm.n_hidden
+        if self.persistent and self.previous is not None and self.previous.shape[1] == n_units:
+            # persistent annealing: continue from the last samples with a short anneal from
+            # reheat_beta (None: sweeps at beta only, which cannot cross between modes)
+            kwargs.update(initial_states=(self.previous.astype(np.int8), range(n_units)),
+                          initial_states_generator="none", num_reads=len(self.previous),
+                          num_sweeps=self.persistent_sweeps,
+                          beta_range=(self.reheat_beta or self.beta, self.beta))
+        else:
+            kwargs["beta_range"] = self.beta_range or (min(hot_beta(rbm), 0.1 * self.beta), self.beta)
         return kwargs
+
+    def sample(self, rbm: RBM, batch: np.ndarray, rng: np.random.Generator) -> NegativeSamples:
+        samples = super().sample(rbm, batch, rng)
+        if self.persistent:
+            self.previous = np.hstack([samples.visible, samples.hidden])
+        return samples
 
 
 def statistics_from_marginals(info: dict, n_visible: int, n_hidden: int) -> Statistics:

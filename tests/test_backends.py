@@ -130,3 +130,18 @@ def test_any_dimod_sampler_works_as_a_backend(rng):
     assert_moments_close(rbm, sample_moments(rbm, samples), atol=0.015)
     with pytest.raises(ValueError, match="expected a dimod.Sampler"):
         backends.DimodSamplerBackend(object())
+
+
+def test_persistent_annealing_continues_from_the_last_samples(rng):
+    rbm = random_rbm(10, 6, seed=28, scale=0.5)
+    backend = backends.make("sa", num_reads=300, num_sweeps=100, persistent=True, persistent_sweeps=30, reheat_beta=0.2)
+    first = backend.sample(rbm, None, rng)
+    np.testing.assert_array_equal(backend.previous, np.hstack([first.visible, first.hidden]))
+    second = backend.sample(rbm, None, rng)
+    assert list(second.info["sampler_info"]["beta_range"]) == [0.2, 1.0]  # the short anneal, not from hot
+    assert first.info["sampler_info"]["beta_range"][0] < 0.2
+    assert_moments_close(rbm, sample_moments(rbm, second), atol=0.06)
+    backend.reset()
+    assert backend.previous is None
+    with pytest.raises(ValueError, match="reheat_beta"):
+        backends.make("sa", persistent=True, reheat_beta=2.0)
