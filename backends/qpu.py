@@ -40,7 +40,7 @@ from annealrbm.validation import check_non_negative, check_positive_int
 
 from .base import Backend, NegativeSamples
 from .embedding import EmbeddingSet, find_embeddings
-from .qpu_connection import QPUConfigurationError, connect
+from .qpu_connection import connect
 
 CHAIN_BREAK_METHODS = {"majority_vote": majority_vote, "discard": discard, "weighted_random": weighted_random}
 MAX_SCALE_OVER_RANGE = 4.0  # never scale beyond 4x what fits: past that most couplers would clip
