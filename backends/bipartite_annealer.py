@@ -144,7 +144,8 @@ class BipartiteAnnealingSampler(dimod.Sampler):
         if initial_states is not None:
             states = dimod.as_samples(initial_states)
             array, labels = states
-            positions = [list(labels).index(v) for v in left]
+            column = {label: i for i, label in enumerate(labels)}
+            positions = [column[v] for v in left]
             start = np.asarray(array)[:, positions].astype(float)
             if bqm.vartype is dimod.SPIN:
                 start = (start + 1) / 2

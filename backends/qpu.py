@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
+from pathlib import Path
 from typing import Any
 
 import dimod
@@ -169,8 +170,6 @@ class QPUSampler(Backend):
         """The cached disjoint embeddings for this RBM's shape (found on first use)."""
         shape = (rbm.n_visible, rbm.n_hidden)
         if shape not in self._embeddings:
-            from pathlib import Path
-
             self._embeddings[shape] = find_embeddings(
                 self.sampler.to_networkx_graph(), *shape, num_copies=self.num_copies,
                 solver=self.solver_name, directory=Path(self.cache_dir) if self.cache_dir else None,
@@ -214,9 +213,11 @@ class QPUSampler(Backend):
         return plan
 
     # --- problem -------------------------------------------------------------------------------
-    def _embedded_problem(self, rbm: RBM, embeddings: EmbeddingSet) -> tuple[dimod.BinaryQuadraticModel, float]:
-        """All copies embedded at scale 1 (SPIN), and the largest scale at which they fit the ranges."""
-        source = rbm.to_bqm().spin
+    def _embedded_problem(
+        self, source: dimod.BinaryQuadraticModel, embeddings: EmbeddingSet
+    ) -> tuple[dimod.BinaryQuadraticModel, float]:
+        """All copies of the SPIN `source` embedded at scale 1, and the largest scale at which
+        they fit the ranges."""
         _, (_, _, couplings), _ = source.to_numpy_vectors()
         largest_j = float(np.abs(couplings).max(initial=0.0))
         chain = max(self.chain_strength * largest_j, self.min_chain_strength)
@@ -281,7 +282,9 @@ class QPUSampler(Backend):
 
         start = time.perf_counter()
         embeddings = self.embeddings_for(rbm)
-        problem, largest_fitting = self._embedded_problem(rbm, embeddings)
+        source = rbm.to_bqm()
+        source_spin = source.spin  # the QPU's form; answers come back SPIN and unembed against it
+        problem, largest_fitting = self._embedded_problem(source_spin, embeddings)
         scale = self._next_scale(largest_fitting)
         submitted, clipped = self._scaled(problem, scale)
         if clipped:
@@ -292,8 +295,6 @@ class QPUSampler(Backend):
         answers, access_seconds = self._submit(submitted, rng)
         self.calls += 1
         self.total_qpu_access_seconds += access_seconds
-        source = rbm.to_bqm()
-        source_spin = source.spin  # answers are SPIN: unembed against the SPIN form
         method = CHAIN_BREAK_METHODS[self.chain_break_method]
         visible, hidden, breaks = [], [], []
         for answer in answers:
