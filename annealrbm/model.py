@@ -25,6 +25,22 @@ def softplus(x: np.ndarray) -> np.ndarray:
     return np.logaddexp(0.0, x)
 
 
+def _sample_from_logits(logits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Bernoulli states with p = sigmoid(logits); overwrites `logits`.
+
+    The sigmoid here is 1 / (1 + exp(-x)) with numpy's SIMD exp, 3-5x faster than scipy's
+    expit and within 1 ulp of it, which changes a draw only when the uniform falls inside that
+    ulp (probability ~1e-16). Probabilities that are returned or averaged use expit.
+    """
+    uniform = rng.random(logits.shape, dtype=logits.dtype)
+    with np.errstate(over="ignore", under="ignore"):  # exp(-x) = inf for x << 0 gives p = 0
+        np.negative(logits, out=logits)
+        np.exp(logits, out=logits)
+        logits += 1
+        np.reciprocal(logits, out=logits)
+    return (uniform < logits).astype(logits.dtype)
+
+
 def _float_dtype(dtype) -> np.dtype:
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
@@ -114,28 +130,36 @@ class RBM:
         return -(v @ self.visible_bias) - softplus(v @ self.W + self.hidden_bias).sum(axis=1)
 
     # --- conditionals ------------------------------------------------------------------------
+    def _checked(self, states, n_units: int, name: str) -> np.ndarray:
+        """Validated 0/1 states in the model's dtype, so float32 models compute in float32."""
+        return check_binary_states(states, n_units, name).astype(self.dtype, copy=False)
+
     def hidden_probs(self, visible, check: bool = True) -> np.ndarray:
         """p(h_j = 1 | v) = sigmoid(b_j + (v^T W)_j), one row per visible state.
 
         `check=False` skips input validation on hot paths whose input is known to be good.
         """
-        v = check_binary_states(visible, self.n_visible, "visible") if check else visible
+        v = self._checked(visible, self.n_visible, "visible") if check else visible
         return expit(v @ self.W + self.hidden_bias)
 
     def visible_probs(self, hidden, check: bool = True) -> np.ndarray:
         """p(v_i = 1 | h) = sigmoid(a_i + (W h)_i), one row per hidden state."""
-        h = check_binary_states(hidden, self.n_hidden, "hidden") if check else hidden
+        h = self._checked(hidden, self.n_hidden, "hidden") if check else hidden
         return expit(h @ self.W.T + self.visible_bias)
 
     def sample_hidden(self, visible, rng: np.random.Generator, check: bool = True) -> np.ndarray:
         """Draw h ~ p(h | v) for each row of `visible`."""
-        probs = self.hidden_probs(visible, check)
-        return (rng.random(probs.shape, dtype=probs.dtype) < probs).astype(probs.dtype)
+        v = self._checked(visible, self.n_visible, "visible") if check else visible
+        logits = v @ self.W
+        logits += self.hidden_bias
+        return _sample_from_logits(logits, rng)
 
     def sample_visible(self, hidden, rng: np.random.Generator, check: bool = True) -> np.ndarray:
         """Draw v ~ p(v | h) for each row of `hidden`."""
-        probs = self.visible_probs(hidden, check)
-        return (rng.random(probs.shape, dtype=probs.dtype) < probs).astype(probs.dtype)
+        h = self._checked(hidden, self.n_hidden, "hidden") if check else hidden
+        logits = h @ self.W.T
+        logits += self.visible_bias
+        return _sample_from_logits(logits, rng)
 
     def gibbs_sweeps(
         self, visible: np.ndarray, num_sweeps: int, rng: np.random.Generator

@@ -76,6 +76,17 @@ def test_sampling_frequencies_follow_the_conditionals(rng):
     np.testing.assert_allclose(draws.mean(axis=0), rbm.visible_probs(h)[0], atol=0.012)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sampling_with_saturated_conditionals_is_exact_and_silent(dtype):
+    rbm = RBM.from_arrays(np.array([[1000.0, -1000.0, 0.0]]), [0.0], [0.0, 0.0, 0.0]).astype(dtype)
+    rng = np.random.default_rng(0)
+    with np.errstate(all="raise"):  # no overflow warning from exp(1000)
+        hidden = rbm.sample_hidden(np.ones((20000, 1), dtype=dtype), rng)
+    assert hidden.dtype == dtype
+    assert hidden[:, 0].all() and not hidden[:, 1].any()
+    assert abs(hidden[:, 2].mean() - 0.5) < 0.015
+
+
 def test_free_energy_is_stable_for_large_weights():
     rbm = random_rbm(5, 3, seed=6, scale=400.0)
     values = rbm.free_energy(all_binary_states(5))
