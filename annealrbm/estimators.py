@@ -24,8 +24,9 @@ class Statistics(NamedTuple):
 
 
 def _statistics(visible: np.ndarray, hidden: np.ndarray) -> Statistics:
-    n = visible.shape[0]
-    return Statistics(visible.mean(axis=0), hidden.mean(axis=0), visible.T @ hidden / n)
+    visible_hidden = visible.T @ hidden
+    visible_hidden /= visible.shape[0]
+    return Statistics(visible.mean(axis=0), hidden.mean(axis=0), visible_hidden)
 
 
 def positive_statistics(rbm: RBM, batch: np.ndarray, hidden_probs: np.ndarray | None = None) -> Statistics:

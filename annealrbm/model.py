@@ -140,12 +140,16 @@ class RBM:
         `check=False` skips input validation on hot paths whose input is known to be good.
         """
         v = self._checked(visible, self.n_visible, "visible") if check else visible
-        return expit(v @ self.W + self.hidden_bias)
+        logits = v @ self.W
+        logits += self.hidden_bias
+        return expit(logits, out=logits)
 
     def visible_probs(self, hidden, check: bool = True) -> np.ndarray:
         """p(v_i = 1 | h) = sigmoid(a_i + (W h)_i), one row per hidden state."""
         h = self._checked(hidden, self.n_hidden, "hidden") if check else hidden
-        return expit(h @ self.W.T + self.visible_bias)
+        logits = h @ self.W.T
+        logits += self.visible_bias
+        return expit(logits, out=logits)
 
     def sample_hidden(self, visible, rng: np.random.Generator, check: bool = True) -> np.ndarray:
         """Draw h ~ p(h | v) for each row of `visible`."""

@@ -47,16 +47,30 @@ def log_likelihood_gradients(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Ascent directions for (W, visible_bias, hidden_bias): data minus model statistics,
     with L2 weight decay on W."""
-    return (
-        positive.visible_hidden - negative.visible_hidden - weight_decay * rbm.W,
-        positive.visible - negative.visible,
-        positive.hidden - negative.hidden,
-    )
+    weights = positive.visible_hidden - negative.visible_hidden
+    if weight_decay:
+        weights -= weight_decay * rbm.W
+    return weights, positive.visible - negative.visible, positive.hidden - negative.hidden
 
 
 def parameters(rbm: RBM) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The arrays an optimizer updates in place, in the order of the gradients."""
+    """The arrays an optimizer updates in place, in the order of the gradients.
+
+    Optimizers may overwrite the gradient arrays: `log_likelihood_gradients` returns fresh ones.
+    """
     return rbm.W, rbm.visible_bias, rbm.hidden_bias
+
+
+def _arrays_of(lists: dict[str, list[np.ndarray]]) -> dict[str, np.ndarray]:
+    return {f"{name}.{index}": array for name, arrays in lists.items() for index, array in enumerate(arrays)}
+
+
+def _load_into(lists: dict[str, list[np.ndarray]], arrays: dict[str, np.ndarray]) -> None:
+    """Copy checkpointed arrays into the optimizer's own, checking names and shapes."""
+    for key, target in _arrays_of(lists).items():
+        if key not in arrays or arrays[key].shape != target.shape:
+            raise ValueError(f"optimizer state {key!r} is missing or has the wrong shape")
+        target[...] = arrays[key]
 
 
 class MomentumSGD:
@@ -81,8 +95,16 @@ class MomentumSGD:
             self.velocity, gradients, parameters(rbm)
         ):
             velocity *= self.momentum
-            velocity += rate * gradient
+            gradient *= rate
+            velocity += gradient
             parameter += velocity
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """Everything the next step depends on besides the model, for a checkpoint."""
+        return _arrays_of({"velocity": self.velocity})
+
+    def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        _load_into({"velocity": self.velocity}, arrays)
 
 
 class Adam:
@@ -103,6 +125,7 @@ class Adam:
         self.weight_decay = float(weight_decay)
         self.first = [np.zeros_like(p) for p in parameters(rbm)]
         self.second = [np.zeros_like(p) for p in parameters(rbm)]
+        self.scratch = [np.empty_like(p) for p in parameters(rbm)]
         self.steps = 0
 
     def step(self, rbm: RBM, positive: Statistics, negative: Statistics, rate: float) -> None:
@@ -111,11 +134,31 @@ class Adam:
         gradients = log_likelihood_gradients(rbm, positive, negative, self.weight_decay)
         correction1 = 1 - self.beta1**self.steps
         correction2 = 1 - self.beta2**self.steps
-        for first, second, gradient, parameter in zip(
-            self.first, self.second, gradients, parameters(rbm)
+        # In place, operation for operation the textbook expression
+        #   parameter += rate * (m / c1) / (sqrt(v / c2) + eps)
+        # so results are bit-identical to it, without a temporary per operation.
+        for first, second, gradient, parameter, scratch in zip(
+            self.first, self.second, gradients, parameters(rbm), self.scratch
         ):
+            np.multiply(gradient, 1 - self.beta1, out=scratch)
             first *= self.beta1
-            first += (1 - self.beta1) * gradient
+            first += scratch
+            np.square(gradient, out=scratch)
+            scratch *= 1 - self.beta2
             second *= self.beta2
-            second += (1 - self.beta2) * gradient**2
-            parameter += rate * (first / correction1) / (np.sqrt(second / correction2) + self.epsilon)
+            second += scratch
+            np.divide(first, correction1, out=scratch)
+            scratch *= rate
+            np.divide(second, correction2, out=gradient)
+            np.sqrt(gradient, out=gradient)
+            gradient += self.epsilon
+            scratch /= gradient
+            parameter += scratch
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """Everything the next step depends on besides the model, for a checkpoint."""
+        return {**_arrays_of({"first": self.first, "second": self.second}), "steps": np.array(self.steps)}
+
+    def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        _load_into({"first": self.first, "second": self.second}, arrays)
+        self.steps = int(arrays["steps"])

@@ -3,7 +3,8 @@ import pytest
 
 from annealrbm import RBM, Trainer, datasets, metrics
 from annealrbm.experiments import EXPERIMENT_BACKEND_OPTIONS
-from annealrbm.optim import as_schedule, piecewise_constant
+from annealrbm.estimators import Statistics
+from annealrbm.optim import Adam, MomentumSGD, as_schedule, piecewise_constant
 
 LN4 = np.log(4)
 
@@ -107,6 +108,29 @@ def test_learning_rate_schedules():
         as_schedule(-0.1)
     with pytest.raises(ValueError, match="segments"):
         as_schedule([(10, -1.0)])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_in_place_optimizers_equal_the_textbook_updates_bit_for_bit(dtype):
+    rng = np.random.default_rng(3)
+    rbm = RBM(7, 5, seed=1, dtype=dtype)
+    adam, sgd, sgd_model = Adam(rbm, weight_decay=0.01), MomentumSGD(rbm.copy(), 0.9, 0.01), rbm.copy()
+    W, m, s, velocity = rbm.W.copy(), np.zeros_like(rbm.W), np.zeros_like(rbm.W), np.zeros_like(rbm.W)
+    W_sgd = W.copy()
+    for step in range(1, 6):
+        def stats():
+            return Statistics(*(rng.random(shape).astype(dtype) for shape in ((7,), (5,), (7, 5))))
+        positive, negative = stats(), stats()
+        gradient = positive.visible_hidden - negative.visible_hidden - 0.01 * W
+        m = 0.9 * m + (1 - 0.9) * gradient
+        s = 0.999 * s + (1 - 0.999) * gradient**2
+        W = W + 0.05 * (m / (1 - 0.9**step)) / (np.sqrt(s / (1 - 0.999**step)) + 1e-8)
+        adam.step(rbm, positive, negative, 0.05)
+        np.testing.assert_array_equal(rbm.W, W)
+        velocity = 0.9 * velocity + 0.05 * (positive.visible_hidden - negative.visible_hidden - 0.01 * W_sgd)
+        W_sgd = W_sgd + velocity
+        sgd.step(sgd_model, positive, negative, 0.05)
+        np.testing.assert_array_equal(sgd_model.W, W_sgd)
 
 
 def test_weight_decay_shrinks_weights():
