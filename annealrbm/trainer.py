@@ -1,14 +1,19 @@
 """Training loop: minibatches -> positive phase -> backend samples -> gradient -> update -> history."""
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import os
 import time
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import backends, metrics
+from . import backends, checkpoint, metrics
+from .backends.retry import SamplerUnavailable
 from .estimators import negative_statistics, positive_statistics
 from .model import RBM
 from .optim import Adam, LearningRate, MomentumSGD, as_schedule
@@ -70,6 +75,16 @@ def _summarise_sampler_info(infos: list[dict]) -> dict[str, float]:
     return summary
 
 
+class TrainingInterrupted(RuntimeError):
+    """Training stopped early (a sampler that stays unavailable, Ctrl-C); the message says
+    which checkpoint holds the last completed epoch."""
+
+
+def _json_value(value: Any) -> Any:
+    """numpy scalars and arrays in history records as plain JSON values."""
+    return value.tolist() if isinstance(value, (np.ndarray, np.generic)) else str(value)
+
+
 def _exact_evaluation_is_cheap(rbm: RBM) -> bool:
     small, large = sorted((rbm.n_visible, rbm.n_hidden))
     return small <= 20 and (1 << small) * large <= EXACT_EVALUATION_BUDGET
@@ -89,6 +104,12 @@ class Trainer:
         large data with many minibatches per epoch pass a smaller rate (Adam: ~1e-3).
     seed: seeds three independent streams (minibatch order, sampling, evaluation), so two
         trainers with the same seed see the same minibatches whatever their backends.
+    checkpoint_dir: save a checkpoint (model, optimizer, persistent chains, random streams,
+        history) there every `checkpoint_every` epochs, keeping the newest `keep_checkpoints`;
+        `fit(data, resume=True)` continues from the newest one and ends with exactly the
+        parameters an uninterrupted run would have. If a remote sampler stays unavailable
+        (after its retries) or training is interrupted, the last completed epoch is saved
+        before TrainingInterrupted is raised.
     """
 
     def __init__(
@@ -107,6 +128,9 @@ class Trainer:
         callbacks: Sequence[Callback] = (),
         progress: bool | None = None,
         evaluate: bool = True,
+        checkpoint_dir: str | os.PathLike | None = None,
+        checkpoint_every: int = 1,
+        keep_checkpoints: int = 2,
     ) -> None:
         if not isinstance(rbm, RBM):
             raise ValueError(f"rbm must be an annealrbm.RBM, got {type(rbm).__name__}")
@@ -138,10 +162,25 @@ class Trainer:
         self.eval_rng = np.random.default_rng(eval_seed)
         self.history = History()
         self.plan: dict[str, Any] = {}
+        self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
+        self.checkpoint_every = check_positive_int(checkpoint_every, "checkpoint_every")
+        self.keep_checkpoints = check_positive_int(keep_checkpoints, "keep_checkpoints")
+        self._hyperparameters = {"epochs": self.epochs, "batch_size": self.batch_size, "momentum": float(momentum),
+                                 "weight_decay": float(weight_decay), "optimizer": optimizer,
+                                 "rao_blackwell": self.rao_blackwell, "seed": seed}
+        self._data_digest = ""
+        self._unsaved: tuple[dict, dict] | None = None  # state of the last epoch not yet on disk
 
-    def fit(self, data) -> History:
-        """Train on `data` (examples x n_visible, 0/1) for `epochs` epochs; returns the History."""
+    def fit(self, data, resume: bool = False) -> History:
+        """Train on `data` (examples x n_visible, 0/1) for `epochs` epochs; returns the History.
+
+        resume: continue from the newest checkpoint in `checkpoint_dir` (same data and settings).
+        """
         data = check_binary_states(data, self.rbm.n_visible, "data").astype(self.rbm.dtype, copy=False)
+        if self.checkpoint_dir is not None:
+            self._data_digest = hashlib.sha256(np.ascontiguousarray(data).tobytes()).hexdigest()
+        if resume:
+            self._resume()
         exact = self.evaluate and _exact_evaluation_is_cheap(self.rbm)
         remaining = self.epochs - len(self.history)
         self.plan = self.backend.prepare(
@@ -151,16 +190,97 @@ class Trainer:
         hide = None if self.progress is None else not self.progress  # None: show on a terminal only
         bar = tqdm(epochs, desc=f"train[{self.backend.name}]", unit="epoch", disable=hide, leave=False)
         for epoch in bar:
-            record = self._train_epoch(data, epoch)
+            try:
+                record = self._train_epoch(data, epoch)
+            except (SamplerUnavailable, KeyboardInterrupt) as exc:
+                bar.close()
+                raise TrainingInterrupted(f"{exc or 'interrupted'}; {self._save_after_failure()}") from None
             if self.evaluate:
                 record.update(self._evaluate(data, exact))
             self.history.append(record)
             if "log_likelihood" in record:
                 bar.set_postfix(nll=f"{-record['log_likelihood']:.3f}")
-            if any(callback(record, self) for callback in self.callbacks):
+            stop = any(callback(record, self) for callback in self.callbacks)
+            self._checkpoint(final=stop or epoch + 1 == self.epochs)
+            if stop:
                 break
         bar.close()
         return self.history
+
+    # --- checkpoints -------------------------------------------------------------------------
+    def _config(self) -> dict[str, Any]:
+        """What must match for a checkpoint to continue this run exactly (epochs may grow)."""
+        config = {key: value for key, value in self._hyperparameters.items() if key != "epochs"}
+        return {**config, "backend": repr(self.backend), "model": [self.rbm.n_visible, self.rbm.n_hidden, str(self.rbm.dtype)],
+                "data_sha256": self._data_digest}
+
+    def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """(arrays, document) that let a new Trainer continue exactly where this one is."""
+        arrays = {"model/W": self.rbm.W, "model/visible_bias": self.rbm.visible_bias, "model/hidden_bias": self.rbm.hidden_bias}
+        arrays.update({f"optimizer/{k}": v for k, v in self.optimizer.state_arrays().items()})
+        arrays.update({f"backend/{k}": v for k, v in self.backend.state_arrays().items()})
+        document = {
+            "epoch": len(self.history),
+            "config": self._config(),
+            "random_streams": {name: getattr(self, name).bit_generator.state for name in ("data_rng", "sample_rng", "eval_rng")},
+            "history": json.loads(json.dumps(self.history.records, default=_json_value)),
+        }
+        return {key: np.array(value, copy=True) for key, value in arrays.items()}, document
+
+    def _checkpoint(self, final: bool) -> None:
+        if self.checkpoint_dir is None:
+            return
+        self._unsaved = self.state()
+        if final or len(self.history) % self.checkpoint_every == 0:
+            self._write(self._unsaved)
+
+    def _write(self, state: tuple[dict, dict]) -> Path:
+        arrays, document = state
+        self._unsaved = None
+        return checkpoint.save_checkpoint(self.checkpoint_dir, document["epoch"], arrays, document, self.keep_checkpoints)
+
+    def _save_after_failure(self) -> str:
+        if self.checkpoint_dir is None:
+            return "no checkpoint directory was set, so completed epochs exist only in memory (pass checkpoint_dir / --checkpoint)"
+        if self._unsaved is not None:
+            self._write(self._unsaved)
+        latest = checkpoint.latest_checkpoint(self.checkpoint_dir)
+        if latest is None:
+            return f"no epoch had completed, nothing to save in {self.checkpoint_dir}"
+        return f"epoch {len(self.history)} is saved in {latest}; rerun with --resume (fit(..., resume=True)) to continue"
+
+    def _resume(self) -> None:
+        if self.checkpoint_dir is None:
+            raise ValueError("resume needs a checkpoint directory (checkpoint_dir / --checkpoint DIR)")
+        path = checkpoint.latest_checkpoint(self.checkpoint_dir)
+        if path is None:
+            raise ValueError(f"no checkpoint to resume from in {self.checkpoint_dir}; run without --resume to start")
+        self.restore(path)
+
+    def restore(self, path: str | os.PathLike) -> None:
+        """Load a checkpoint written by a Trainer with the same settings and data."""
+        arrays, document = checkpoint.load_checkpoint(path)
+        saved, current = document.get("config", {}), self._config()
+        if not self._data_digest:
+            saved = {key: value for key, value in saved.items() if key != "data_sha256"}
+            current.pop("data_sha256")
+        differing = sorted(key for key in set(saved) | set(current) if saved.get(key) != current.get(key))
+        if differing:
+            raise ValueError(
+                f"{path} was written by a run with other settings ({', '.join(differing)} differ); "
+                "rerun with the same arguments and data, or use a new checkpoint directory"
+            )
+        for name in ("W", "visible_bias", "hidden_bias"):
+            getattr(self.rbm, name)[...] = arrays[f"model/{name}"]
+        prefixed = {prefix: {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith(prefix + "/")}
+                    for prefix in ("optimizer", "backend")}
+        self.optimizer.load_state_arrays(prefixed["optimizer"])
+        self.backend.load_state_arrays(prefixed["backend"])
+        for name, state in document["random_streams"].items():
+            getattr(self, name).bit_generator.state = state
+        self.history = History()
+        for record in document["history"]:
+            self.history.append(record)
 
     def _train_epoch(self, data: np.ndarray, epoch: int) -> dict[str, Any]:
         start = time.perf_counter()

@@ -39,6 +39,8 @@ class Backend(ABC):
 
     name: ClassVar[str] = "backend"
     description: ClassVar[str] = ""
+    # attributes (arrays, numbers or None) carried between calls that a checkpoint must hold
+    checkpointed: ClassVar[tuple[str, ...]] = ()
 
     @abstractmethod
     def sample(self, rbm: RBM, batch: np.ndarray, rng: np.random.Generator) -> NegativeSamples:
@@ -51,6 +53,17 @@ class Backend(ABC):
 
     def reset(self) -> None:
         """Forget any state kept between calls (persistent chains); a no-op by default."""
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """The state kept between calls (see `checkpointed`), as arrays for a checkpoint."""
+        values = {name: getattr(self, name) for name in self.checkpointed}
+        return {name: np.array(value) for name, value in values.items() if value is not None}
+
+    def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Restore what `state_arrays` returned (absent names were None)."""
+        for name in self.checkpointed:
+            value = arrays.get(name)
+            setattr(self, name, None if value is None else value.item() if value.ndim == 0 else value.copy())
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

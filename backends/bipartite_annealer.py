@@ -85,7 +85,9 @@ def anneal_parallel(
     if workers == 1 or reads < 2 * workers or coupling.size >= 100_000:
         return anneal(left_bias, right_bias, coupling, betas, left_states, rng)
     parts = np.array_split(np.arange(reads), workers)
-    streams = rng.spawn(workers)
+    # child streams seeded by draws from `rng` (not rng.spawn, whose counter lives outside the
+    # generator's state): a generator restored from a checkpoint then gives the same streams
+    streams = [np.random.default_rng(seed) for seed in rng.integers(2**63, size=workers)]
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = list(pool.map(lambda job: anneal(left_bias, right_bias, coupling, betas, left_states[job[0]], job[1]),
                                 zip(parts, streams)))
@@ -180,6 +182,7 @@ class BipartiteAnnealing(Backend):
 
     name = "bipartite-sa"
     description = "vectorised block-Gibbs annealer for bipartite BQMs (all reads at once, BLAS, both cores)"
+    checkpointed = ("chains",)
 
     def __init__(self, num_reads: int = 1000, num_sweeps: int = 200, beta: float = 1.0,
                  beta_range: tuple[float, float] | None = None, beta_schedule_type: str = "geometric",

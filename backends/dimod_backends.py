@@ -18,6 +18,7 @@ from annealrbm.model import RBM
 from annealrbm.validation import check_positive_int
 
 from .base import Backend, NegativeSamples
+from .retry import RetryPolicy, call_with_retries
 
 _SEED_LIMIT = 2**31 - 1
 
@@ -27,12 +28,16 @@ class DimodSamplerBackend(Backend):
 
     `sample_kwargs` are passed on every call. If the sampler takes a `seed` parameter and none
     was given, a seed is drawn from the trainer's Generator, so runs are reproducible.
+    Failed or malformed calls (timeouts, lost connections, empty SampleSets, NaN energies) are
+    retried under `retry_policy` with the same arguments, so a retried run equals an untroubled one.
     """
 
     name = "dimod"
     description = "any dimod.Sampler passed in by the user, sampling the RBM's BQM"
 
-    def __init__(self, sampler: dimod.Sampler, bqm_beta: float = 1.0, **sample_kwargs: Any) -> None:
+    def __init__(
+        self, sampler: dimod.Sampler, bqm_beta: float = 1.0, retry_policy: RetryPolicy | None = None, **sample_kwargs: Any
+    ) -> None:
         if not isinstance(sampler, dimod.Sampler):
             raise ValueError(
                 f"expected a dimod.Sampler, got {type(sampler).__name__}; wrap your sampler in a "
@@ -42,6 +47,7 @@ class DimodSamplerBackend(Backend):
             raise ValueError(f"bqm_beta must be > 0, got {bqm_beta!r}")
         self.sampler = sampler
         self.bqm_beta = float(bqm_beta)
+        self.retry_policy = retry_policy or RetryPolicy()
         self.sample_kwargs = sample_kwargs
 
     def call_kwargs(self, rbm: RBM, rng: np.random.Generator) -> dict[str, Any]:
@@ -55,11 +61,10 @@ class DimodSamplerBackend(Backend):
         bqm = rbm.to_bqm(self.bqm_beta)
         kwargs = self.call_kwargs(rbm, rng)
         start = time.perf_counter()
-        sampleset = self.sampler.sample(bqm, **kwargs)
-        sampleset.resolve()
+        sampleset = call_with_retries(
+            lambda: self.sampler.sample(bqm, **kwargs), bqm.variables, self.retry_policy, type(self.sampler).__name__
+        )
         seconds = time.perf_counter() - start
-        if len(sampleset) == 0:
-            raise RuntimeError(f"{type(self.sampler).__name__} returned no samples")
         visible, hidden = rbm.states_from_sampleset(sampleset)
         info = {"seconds": seconds, "num_samples": len(visible), "sampler_info": dict(sampleset.info)}
         return NegativeSamples(visible, hidden, info)
@@ -91,6 +96,7 @@ class SimulatedAnnealing(DimodSamplerBackend):
 
     name = "sa"
     description = "simulated annealing (dwave-samplers) on the BQM, geometric schedule ending at beta=1"
+    checkpointed = ("previous",)
 
     def __init__(
         self,

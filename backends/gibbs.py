@@ -43,6 +43,7 @@ class PersistentContrastiveDivergence(Backend):
 
     name = "pcd"
     description = "persistent contrastive divergence: k Gibbs sweeps on chains kept between updates"
+    checkpointed = ("chains",)
 
     def __init__(self, k: int = 1, num_chains: int = 100) -> None:
         self.k = check_positive_int(k, "k")

@@ -42,6 +42,7 @@ from annealrbm.validation import check_non_negative, check_positive_int
 from .base import Backend, NegativeSamples
 from .embedding import EmbeddingSet, find_embeddings
 from .qpu_connection import connect
+from .retry import RetryPolicy, call_with_retries
 
 CHAIN_BREAK_METHODS = {"majority_vote": majority_vote, "discard": discard, "weighted_random": weighted_random}
 MAX_SCALE_OVER_RANGE = 4.0  # never scale beyond 4x what fits: past that most couplers would clip
@@ -103,10 +104,12 @@ class QPUSampler(Backend):
         (default "annealrbm <start time>").
     solver, region, endpoint, profile, config_file: Ocean configuration (else DWAVE_API_* / dwave.conf).
     sampler: a ready dimod structured sampler to use instead of connecting (tests, emulation).
+    retry_policy: retries of failed or malformed QPU calls (default 5 attempts, pauses 2, 4, 8, 16 s).
     """
 
     name = "qpu"
     description = "D-Wave QPU through Leap: cached biclique embeddings, own scaling, temperature correction"
+    checkpointed = ("hardware_beta", "calls", "total_qpu_access_seconds")
 
     def __init__(
         self,
@@ -130,7 +133,9 @@ class QPUSampler(Backend):
         config_file: str | None = None,
         sampler: dimod.Sampler | None = None,
         cache_dir: str | None = None,
+        retry_policy: RetryPolicy | None = None,
     ) -> None:
+        self.retry_policy = retry_policy or RetryPolicy()
         self.num_reads = check_positive_int(num_reads, "num_reads")
         self.num_copies = None if num_copies is None else check_positive_int(num_copies, "num_copies")
         self.chain_strength = check_non_negative(chain_strength, "chain_strength")
@@ -267,11 +272,12 @@ class QPUSampler(Backend):
             label = f"{self.label} call {self.calls + 1}" + (f" srt {index + 1}/{transforms}" if transforms else "")
             if transforms:
                 flips = rng.random((1, problem.num_variables)) < 0.5  # drawn from our seeded stream
-                sampleset = SpinReversalTransformComposite(self.sampler).sample(
-                    problem, srts=flips, num_reads=reads, label=label, **params)
+                sampler, params["srts"] = SpinReversalTransformComposite(self.sampler), flips
             else:
-                sampleset = self.sampler.sample(problem, num_reads=reads, label=label, **params)
-            sampleset.resolve()
+                sampler = self.sampler
+            # timeouts, lost connections, solver failures and malformed answers are retried
+            sampleset = call_with_retries(lambda: sampler.sample(problem, num_reads=reads, label=label, **params),
+                                          problem.variables, self.retry_policy, "QPU")
             timing = sampleset.info.get("timing", {})
             access += float(timing.get("qpu_access_time", 0.0)) * 1e-6
             answers.append(sampleset)
@@ -317,7 +323,10 @@ class QPUSampler(Backend):
         temperature, _ = maximum_pseudolikelihood_temperature(bqm=source, sampleset=(states, list(range(states.shape[1]))))
         beta_eff = 1.0 / temperature
         estimate = beta_eff / scale
-        if self.hardware_beta is None:
+        if not (np.isfinite(estimate) and estimate > 0):  # too few or degenerate samples to estimate
+            warnings.warn(f"could not estimate beta_eff from these samples (got {beta_eff!r}); "
+                          "the temperature correction keeps its previous estimate", QPUWarning, stacklevel=2)
+        elif self.hardware_beta is None:
             self.hardware_beta = estimate
         else:  # running geometric mean: damps the noise of single estimates
             self.hardware_beta = math.exp(0.5 * math.log(self.hardware_beta) + 0.5 * math.log(estimate))
