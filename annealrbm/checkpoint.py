@@ -7,7 +7,6 @@ refused instead of silently continuing a different run.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -16,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .fileio import content_digest as _digest
 from .fileio import load_npz, save_npz
 
 FORMAT_NAME = "annealrbm.Checkpoint"
@@ -25,15 +25,6 @@ _FILE_PATTERN = re.compile(r"^checkpoint-(\d{6,})\.npz$")
 
 def checkpoint_path(directory: str | os.PathLike, epoch: int) -> Path:
     return Path(directory) / f"checkpoint-{epoch:06d}.npz"
-
-
-def _digest(arrays: dict[str, np.ndarray], document: str) -> str:
-    digest = hashlib.sha256(document.encode("utf-8"))
-    for key in sorted(arrays):
-        array = np.ascontiguousarray(arrays[key])
-        digest.update(f"{key}|{array.dtype.str}|{array.shape}".encode())
-        digest.update(array.tobytes())
-    return digest.hexdigest()
 
 
 def save_checkpoint(

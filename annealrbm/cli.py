@@ -1,4 +1,4 @@
-"""Command line: `annealrbm backends | train | reproduce`.
+"""Command line: `annealrbm backends | train | evaluate | reproduce | compare | qpu check`.
 
 Bad input prints one line `annealrbm: error: ...` and exits 2; failures at run time exit 1.
 """
@@ -91,8 +91,18 @@ def _cmd_backends(args: argparse.Namespace) -> int:
     return 0
 
 
+def _training_data(args: argparse.Namespace) -> tuple[np.ndarray, str]:
+    if args.data:
+        return datasets.load_file(args.data, args.data_key), str(args.data)
+    if args.data_key:
+        raise UsageError("--data-key needs --data PATH")
+    return datasets.load(args.dataset), args.dataset
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
-    data = datasets.load(args.dataset)
+    data, source = _training_data(args)
+    if args.resume and not args.checkpoint:
+        raise UsageError("--resume needs --checkpoint DIR (the directory the interrupted run wrote)")
     rbm = RBM(data.shape[1], args.hidden, seed=args.seed)
     options = {**_qpu_options(args.backend, args), **_parse_backend_options(args.backend_option)}
     report_every = max(1, args.epochs // 10)
@@ -115,10 +125,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         backend_options=options,
         callbacks=[report],
+        checkpoint_dir=args.checkpoint,
+        checkpoint_every=args.checkpoint_every,
     )
-    print(f"training {rbm} on {args.dataset} ({len(data)} examples) with {trainer.backend!r}", flush=True)
+    print(f"training {rbm} on {source} ({len(data)} examples) with {trainer.backend!r}", flush=True)
+    if args.resume:
+        print(f"resuming from the newest checkpoint in {args.checkpoint}", flush=True)
     start = time.perf_counter()
-    history = trainer.fit(data)
+    history = trainer.fit(data, resume=args.resume)
     seconds = time.perf_counter() - start
     print(f"done: {len(history)} epochs in {seconds:.2f}s (sampler {np.sum(history['sampler_seconds']):.2f}s)")
     if "qpu_access_seconds" in history.last:
@@ -137,6 +151,25 @@ def _cmd_train(args: argparse.Namespace) -> int:
     print(f"reconstruction accuracy {accuracy:.1%}")
     if args.save:
         print(f"saved model to {rbm.save(args.save)}")
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    rbm = RBM.load(args.model)
+    data = datasets.load_file(args.data, args.data_key)
+    if data.shape[1] != rbm.n_visible:
+        raise ValueError(f"{args.data} has {data.shape[1]} columns but the model {args.model} has "
+                         f"{rbm.n_visible} visible units: evaluate it on data of the shape it was trained on")
+    print(f"{rbm} from {args.model} on {args.data} ({len(data)} examples)")
+    if metrics.exact_is_feasible(rbm):
+        log_z, how = metrics.log_partition_function(rbm), "exact log Z"
+    else:
+        log_z, error = metrics.ais_log_partition_function(
+            rbm, data, num_chains=args.ais_chains, num_betas=args.ais_betas, seed=args.seed)
+        how = f"AIS log Z, {args.ais_chains} chains x {args.ais_betas} betas, standard error {error:.3f}"
+    print(f"log-likelihood {metrics.log_likelihood(rbm, data, log_z):.4f} nats per example ({how})")
+    accuracy = metrics.reconstruction_accuracy(rbm, data, np.random.default_rng(args.seed))
+    print(f"reconstruction accuracy {accuracy:.2%} (bits equal after one v -> h -> v pass)")
     return 0
 
 
@@ -252,8 +285,15 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--profile", help="dwave.conf profile")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (the usage text is one --help away)."""
+
+    def error(self, message: str):
+        self.exit(2, f"annealrbm: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="annealrbm", description="Train RBMs with annealing-based samplers and compare them with CD."
     )
     commands = parser.add_subparsers(dest="command", required=True)
@@ -263,6 +303,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train an RBM on a dataset")
     train.add_argument("--dataset", default="patterns20", help="patterns20 or bars-and-stripes-N")
+    train.add_argument("--data", metavar="PATH", help="train on your own 0/1 data (.npy or .npz) instead of --dataset")
+    train.add_argument("--data-key", metavar="KEY", help="the array to use in an .npz with several")
     train.add_argument("--backend", default="sa", help="sampler backend (see `annealrbm backends`)")
     train.add_argument("--hidden", type=int, default=8, help="number of hidden units")
     train.add_argument("--epochs", type=int, default=200)
@@ -274,9 +316,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="backend option, repeatable, e.g. -o num_reads=500 -o num_sweeps=200",
     )
     train.add_argument("--save", metavar="PATH", help="save the trained model (.npz)")
+    train.add_argument("--checkpoint", metavar="DIR", help="save a resumable checkpoint in DIR after every epoch")
+    train.add_argument("--checkpoint-every", type=int, default=1, metavar="N", help="checkpoint every N epochs instead")
+    train.add_argument("--resume", action="store_true",
+                       help="continue from the newest checkpoint in --checkpoint DIR (same arguments otherwise)")
     train.add_argument("--max-qpu-seconds", type=float, help="refuse to start if the QPU time estimate exceeds this")
     _add_connection_options(train)
     train.set_defaults(run=_cmd_train)
+
+    evaluate = commands.add_parser("evaluate", help="log-likelihood and reconstruction of a saved model on data")
+    evaluate.add_argument("--model", required=True, metavar="PATH", help="a model saved by train --save")
+    evaluate.add_argument("--data", required=True, metavar="PATH", help="0/1 data (.npy or .npz)")
+    evaluate.add_argument("--data-key", metavar="KEY", help="the array to use in an .npz with several")
+    evaluate.add_argument("--ais-chains", type=int, default=100, help="AIS chains when log Z cannot be enumerated")
+    evaluate.add_argument("--ais-betas", type=int, default=14500)
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.set_defaults(run=_cmd_evaluate)
 
     reproduce = commands.add_parser("reproduce", help="the 20-dimensional pattern experiment")
     reproduce.add_argument("--backends", default=",".join(experiments.DEFAULT_BACKENDS))

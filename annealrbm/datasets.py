@@ -5,7 +5,11 @@ import os
 import re
 from pathlib import Path
 
+import zipfile
+
 import numpy as np
+
+from .validation import check_binary_states
 
 # The four training vectors of the 20-dimensional pattern experiment. Chosen to be distinct,
 # at least 8 bits apart from each other, and neither all-on nor all-off:
@@ -100,6 +104,47 @@ def load_splits(name: str, data_path: str | os.PathLike | None = None) -> tuple[
         return load_binarized_mnist(path, "train"), load_binarized_mnist(path, "valid")
     data = load(name)
     return data, data
+
+
+def load_file(path: str | os.PathLike, key: str | None = None) -> np.ndarray:
+    """A user's 0/1 data from a .npy file or an .npz archive (the array `key`; by default the
+    only array, else 'data' or 'train'), checked: 2-D, non-empty, finite, values in {0, 1}.
+
+    Never unpickles: object arrays are refused. Bit-packed .npz files with `n_features`
+    (as in shared/datasets) are unpacked.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"data file not found: {path}")
+    if path.suffix == ".amat":
+        return load_binarized_mnist(path)
+    if path.suffix not in (".npy", ".npz"):
+        raise ValueError(f"{path}: data files must be .npy or .npz (or .amat), got {path.suffix or 'no suffix'!r}")
+    try:
+        if path.suffix == ".npy":
+            if key is not None:
+                raise ValueError(f"{path} is a .npy file with a single array: drop the key {key!r}")
+            data = np.load(path, allow_pickle=False)
+        else:
+            with np.load(path, allow_pickle=False) as archive:
+                names = [name for name in archive.files if name != "n_features"]
+                if key is None:
+                    key = names[0] if len(names) == 1 else next((n for n in ("data", "train") if n in names), None)
+                    if key is None:
+                        raise ValueError(f"{path} holds {', '.join(names) or 'no arrays'}: name the array to use "
+                                         "(--data-key KEY)")
+                data = load_binarized_mnist(path, key)
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{path} is not a readable data file (truncated or not numpy's format): {exc}") from None
+    except ValueError as exc:
+        if "allow_pickle" in str(exc) or "pickle" in str(exc).lower():
+            raise ValueError(f"{path} holds pickled objects, which annealrbm never loads; save plain 0/1 arrays") from None
+        raise
+    if data.dtype.kind not in "biuf":
+        raise ValueError(f"{path}: data must be numeric 0/1 values, got dtype {data.dtype}")
+    if data.ndim != 2:
+        raise ValueError(f"{path}: data must be a 2-D array (examples x units), got shape {data.shape}")
+    return check_binary_states(data, data.shape[1], str(path))
 
 
 def image_shape(name: str, n_visible: int) -> tuple[int, int] | None:

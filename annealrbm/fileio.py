@@ -6,6 +6,7 @@ leaves a half-written model or result behind.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -48,6 +49,17 @@ def atomic_write(path: str | os.PathLike, payload: bytes) -> Path:
     finally:
         os.close(directory_fd)
     return target
+
+
+def content_digest(arrays: Mapping[str, np.ndarray], text: str = "") -> str:
+    """SHA-256 over `text` and every array's name, dtype, shape and bytes (in name order):
+    stored inside a file, it shows on loading whether the content was edited or damaged."""
+    digest = hashlib.sha256(text.encode("utf-8"))
+    for key in sorted(arrays):
+        array = np.ascontiguousarray(arrays[key])
+        digest.update(f"{key}|{array.dtype.str}|{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
 
 
 def save_npz(path: str | os.PathLike, arrays: Mapping[str, Any]) -> Path:

@@ -13,11 +13,11 @@ import numpy as np
 from scipy.special import expit
 
 from . import bqm as bqm_mapping
-from .fileio import load_npz, save_npz
+from .fileio import content_digest, load_npz, save_npz
 from .validation import check_binary_states, check_positive_int
 
 FORMAT_NAME = "annealrbm.RBM"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2 adds the sha256 of the parameters
 
 
 def softplus(x: np.ndarray) -> np.ndarray:
@@ -194,21 +194,19 @@ class RBM:
 
     # --- files -------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> Path:
-        """Save to .npz atomically, with a format name and version; no pickle."""
-        return save_npz(
-            path,
-            {
-                "format": np.array(FORMAT_NAME),
-                "format_version": np.array(FORMAT_VERSION),
-                "W": self.W,
-                "visible_bias": self.visible_bias,
-                "hidden_bias": self.hidden_bias,
-            },
-        )
+        """Save to .npz atomically, with a format name, version and SHA-256 of the parameters; no pickle."""
+        parameters = {"W": self.W, "visible_bias": self.visible_bias, "hidden_bias": self.hidden_bias}
+        return save_npz(path, {
+            "format": np.array(FORMAT_NAME),
+            "format_version": np.array(FORMAT_VERSION),
+            "sha256": np.array(content_digest(parameters)),
+            **parameters,
+        })
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "RBM":
-        """Load a model saved by `save`; never unpickles; ValueError on anything malformed."""
+        """Load a model saved by `save`; never unpickles; ValueError on anything malformed or
+        failing its checksum (files of format 1, without one, still load)."""
         arrays = load_npz(path, ("format", "format_version", "W", "visible_bias", "hidden_bias"), "RBM model")
         if str(arrays["format"]) != FORMAT_NAME:
             raise ValueError(f"{path} is not an annealrbm model file (format {arrays['format']!s})")
@@ -218,4 +216,7 @@ class RBM:
                 f"{path} has model format version {version}; this annealrbm reads up to "
                 f"{FORMAT_VERSION}: upgrade annealrbm"
             )
-        return cls.from_arrays(arrays["W"], arrays["visible_bias"], arrays["hidden_bias"])
+        parameters = {key: arrays[key] for key in ("W", "visible_bias", "hidden_bias")}
+        if version >= 2 and ("sha256" not in arrays or str(arrays["sha256"]) != content_digest(parameters)):
+            raise ValueError(f"{path} fails its checksum: the parameters were edited or corrupted")
+        return cls.from_arrays(**parameters)

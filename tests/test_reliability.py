@@ -1,0 +1,221 @@
+"""Checkpoint/resume under SIGKILL, sampler faults, and files that must be refused."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from dwave.samplers import SimulatedAnnealingSampler
+from faults import FAULTS, FaultInjectingSampler, FaultInjector
+
+from annealrbm import RBM, Trainer, backends, checkpoint, cli, datasets
+from annealrbm.backends.retry import RetryPolicy, SamplerUnavailable, call_with_retries
+from annealrbm.trainer import TrainingInterrupted
+
+SCRIPT = Path(sys.executable).parent / "annealrbm"
+DATA = datasets.patterns20()
+
+
+def no_wait_policy(delays=None, attempts=4):
+    return RetryPolicy(max_attempts=attempts, initial_delay=0.5, sleep=(delays.append if delays is not None else lambda s: None))
+
+
+def train_sa(sampler, epochs=4, **trainer_options):
+    rbm = RBM(20, 8, seed=0)
+    backend = backends.DimodSamplerBackend(sampler, retry_policy=trainer_options.pop("policy", no_wait_policy()),
+                                           num_reads=30, num_sweeps=20)
+    trainer = Trainer(rbm, backend=backend, epochs=epochs, seed=0, progress=False, **trainer_options)
+    return rbm, trainer
+
+
+# --- checkpoint and resume -----------------------------------------------------------------------
+KILL_RUNS = {
+    "cd": [],
+    "pcd": ["-o", "num_chains=20"],
+    "gibbs": ["-o", "num_samples=20", "-o", "burn_in=10"],
+    "sa": ["-o", "num_reads=20", "-o", "num_sweeps=20"],
+}
+
+
+@pytest.mark.parametrize("backend", sorted(KILL_RUNS))
+def test_sigkill_then_resume_gives_the_uninterrupted_parameters(backend, tmp_path):
+    args = ["train", "--dataset", "bars-and-stripes-3", "--hidden", "4", "--batch-size", "5", "--epochs", "150",
+            "--backend", backend, *KILL_RUNS[backend]]
+    assert cli.main([*args, "--save", str(tmp_path / "reference.npz")]) == 0
+    checkpoints = tmp_path / "ck"
+    run = [str(SCRIPT), *args, "--checkpoint", str(checkpoints), "--save", str(tmp_path / "resumed.npz")]
+    process = subprocess.Popen(run, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not (found := checkpoint.list_checkpoints(checkpoints)) or int(found[-1].stem.split("-")[1]) < 10:
+        assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()
+        time.sleep(0.002)
+    process.send_signal(signal.SIGKILL)
+    assert process.wait() == -signal.SIGKILL
+    killed_at = checkpoint.load_checkpoint(checkpoint.latest_checkpoint(checkpoints))[1]["epoch"]
+    assert 10 <= killed_at < 150 and not (tmp_path / "resumed.npz").exists()
+    resumed = subprocess.run([*run, "--resume"], capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    reference, result = RBM.load(tmp_path / "reference.npz"), RBM.load(tmp_path / "resumed.npz")
+    for name in ("W", "visible_bias", "hidden_bias"):
+        np.testing.assert_array_equal(getattr(result, name), getattr(reference, name))
+
+
+def test_checkpoint_every_n_keeps_the_newest_and_holds_the_whole_state(tmp_path):
+    rbm = RBM(20, 8, seed=0)
+    Trainer(rbm, backend="pcd", epochs=7, seed=0, progress=False, checkpoint_dir=tmp_path, checkpoint_every=3,
+            keep_checkpoints=2, backend_options={"num_chains": 10}).fit(DATA)
+    assert [p.name for p in checkpoint.list_checkpoints(tmp_path)] == ["checkpoint-000006.npz", "checkpoint-000007.npz"]
+    arrays, document = checkpoint.load_checkpoint(tmp_path / "checkpoint-000007.npz")
+    np.testing.assert_array_equal(arrays["model/W"], rbm.W)
+    assert arrays["backend/chains"].shape == (10, 20) and int(arrays["optimizer/steps"]) == 7
+    assert document["epoch"] == 7 and len(document["history"]) == 7
+    assert set(document["random_streams"]) == {"data_rng", "sample_rng", "eval_rng"}
+    assert not list(tmp_path.glob(".*.tmp"))  # no temporary files left behind
+
+
+def test_resume_refuses_other_settings_or_data_and_needs_a_checkpoint(tmp_path):
+    Trainer(RBM(20, 8, seed=0), backend="cd", epochs=2, seed=0, progress=False, checkpoint_dir=tmp_path).fit(DATA)
+    with pytest.raises(ValueError, match="batch_size differ"):
+        Trainer(RBM(20, 8, seed=0), backend="cd", epochs=4, seed=0, batch_size=2, progress=False,
+                checkpoint_dir=tmp_path).fit(DATA, resume=True)
+    with pytest.raises(ValueError, match="data_sha256 differ"):
+        Trainer(RBM(20, 8, seed=0), backend="cd", epochs=4, seed=0, progress=False,
+                checkpoint_dir=tmp_path).fit(DATA[::-1], resume=True)
+    with pytest.raises(ValueError, match="no checkpoint to resume from"):
+        Trainer(RBM(20, 8, seed=0), backend="cd", epochs=4, seed=0, progress=False,
+                checkpoint_dir=tmp_path / "empty").fit(DATA, resume=True)
+
+
+# --- sampler faults --------------------------------------------------------------------------------
+@pytest.mark.parametrize("fault", FAULTS)
+def test_transient_faults_are_retried_and_change_nothing(fault):
+    clean, clean_trainer = train_sa(SimulatedAnnealingSampler())
+    clean_trainer.fit(DATA)
+    delays = []
+    sampler = FaultInjectingSampler(SimulatedAnnealingSampler(), fault=fault, fail_first=2)
+    flaky, trainer = train_sa(sampler, policy=no_wait_policy(delays))
+    with pytest.warns(RuntimeWarning, match="retry 1 of 3"):
+        trainer.fit(DATA)
+    assert sampler.injector.failures == 2 and delays == [0.5, 1.0]  # exponential backoff
+    np.testing.assert_array_equal(flaky.W, clean.W)  # retried with the same seed: same run
+
+
+def test_persistent_failure_saves_the_last_epoch_and_resume_finishes_the_run(tmp_path):
+    reference, trainer = train_sa(SimulatedAnnealingSampler(), epochs=6)
+    trainer.fit(DATA)
+    broken = SimulatedAnnealingSampler()  # the same sampler as the resumed run's, failing from call 4 on
+    broken.sample = FaultInjector(broken.sample, fault="connection", fail_from=4)
+    _, trainer = train_sa(broken, epochs=6, checkpoint_dir=tmp_path, checkpoint_every=2)
+    with pytest.raises(TrainingInterrupted, match="failed 4 time.*epoch 3 is saved in .*checkpoint-000003.npz"):
+        trainer.fit(DATA)
+    assert broken.sample.failures == 4
+    resumed, trainer = train_sa(SimulatedAnnealingSampler(), epochs=6, checkpoint_dir=tmp_path)
+    trainer.fit(DATA, resume=True)
+    np.testing.assert_array_equal(resumed.W, reference.W)
+
+
+def test_errors_that_retrying_cannot_fix_are_raised_at_once():
+    calls = []
+
+    def bad_problem(bqm, **kwargs):
+        calls.append(1)
+        raise ValueError("problem has too many variables")
+
+    with pytest.raises(ValueError, match="too many variables"):
+        call_with_retries(lambda: bad_problem(None), [0], no_wait_policy())
+    assert len(calls) == 1
+
+
+def test_qpu_calls_are_retried_and_a_dead_qpu_stops_training_cleanly(tmp_path):
+    qpu = backends.mock_qpu(num_reads=20, num_copies=2, retry_policy=no_wait_policy())
+    qpu.sampler.sample = FaultInjector(qpu.sampler.sample, fault="solver-failure", fail_first=2)
+    with pytest.warns(RuntimeWarning, match="QPU call failed"):
+        Trainer(RBM(20, 8, seed=0), backend=qpu, epochs=2, seed=0, progress=False).fit(DATA)
+    assert qpu.sampler.sample.failures == 2 and qpu.calls == 3  # calibration + 2 epochs
+    dead = backends.mock_qpu(num_reads=20, num_copies=2, retry_policy=no_wait_policy())
+    dead.sampler.sample = FaultInjector(dead.sampler.sample, fault="request-timeout", fail_from=3)
+    trainer = Trainer(RBM(20, 8, seed=0), backend=dead, epochs=5, seed=0, progress=False, checkpoint_dir=tmp_path)
+    with pytest.raises(TrainingInterrupted, match="QPU failed 4 time.*epoch 1 is saved"):
+        trainer.fit(DATA)
+    assert float(checkpoint.load_checkpoint(tmp_path / "checkpoint-000001.npz")[0]["backend/hardware_beta"]) > 0
+
+
+def test_cli_reports_a_dead_sampler_in_one_line_with_the_checkpoint(tmp_path, capsys, monkeypatch):
+    def dead_sampler(**options):
+        broken = FaultInjectingSampler(SimulatedAnnealingSampler(), fault="timeout", fail_from=3)
+        return backends.DimodSamplerBackend(broken, retry_policy=no_wait_policy(), num_reads=10)
+
+    monkeypatch.setitem(backends.registry._FACTORIES, "dead", (dead_sampler, "always times out from call 3"))
+    code = cli.main(["train", "--backend", "dead", "--epochs", "5", "--checkpoint", str(tmp_path)])
+    err = capsys.readouterr().err.splitlines()
+    lines = [line for line in err if not line.startswith("annealrbm: warning")]
+    assert code == 1 and len(lines) == 1
+    assert "failed 4 time(s) in a row (last: TimeoutError" in lines[0] and "checkpoint-000002.npz" in lines[0]
+
+
+def test_sampler_unavailable_without_checkpoint_dir_says_so():
+    broken = FaultInjectingSampler(SimulatedAnnealingSampler(), fault="empty", fail_from=1)
+    _, trainer = train_sa(broken)
+    with pytest.raises(TrainingInterrupted, match="empty SampleSet.*no checkpoint directory"):
+        trainer.fit(DATA)
+    with pytest.raises(SamplerUnavailable):
+        call_with_retries(lambda: broken.sample(RBM(2, 2).to_bqm()), range(4), no_wait_policy(attempts=1))
+
+
+# --- files ---------------------------------------------------------------------------------------
+class _Payload:
+    """Unpickling this would create the file `marker`: the test fails if it ever exists."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def _pickle_bomb(path, marker, names):
+    arrays = {name: np.zeros(3) for name in names}
+    arrays[names[0]] = np.array([_Payload(marker)], dtype=object)
+    np.savez(path, **arrays)
+
+
+def test_crafted_pickles_are_refused_and_never_run(tmp_path):
+    marker = tmp_path / "pwned"
+    _pickle_bomb(tmp_path / "model.npz", marker, ["W", "visible_bias", "hidden_bias", "format", "format_version"])
+    _pickle_bomb(tmp_path / "checkpoint-000001.npz", marker, ["document", "format", "format_version", "sha256"])
+    np.save(tmp_path / "data.npy", np.array([_Payload(marker)], dtype=object), allow_pickle=True)
+    with pytest.raises(ValueError, match="pickled"):
+        RBM.load(tmp_path / "model.npz")
+    with pytest.raises(ValueError, match="pickled"):
+        checkpoint.load_checkpoint(tmp_path / "checkpoint-000001.npz")
+    with pytest.raises(ValueError, match="pickled"):
+        Trainer(RBM(20, 8), backend="cd", progress=False, checkpoint_dir=tmp_path).fit(DATA, resume=True)
+    with pytest.raises(ValueError, match="pickled objects"):
+        datasets.load_file(tmp_path / "data.npy")
+    assert not marker.exists()
+
+
+def test_tampered_and_truncated_files_are_refused(tmp_path):
+    model = RBM(20, 8, seed=0)
+    model.save(tmp_path / "model.npz")
+    with np.load(tmp_path / "model.npz") as archive:
+        arrays = dict(archive)
+    arrays["W"][0, 0] += 1.0  # an edit that keeps the file well-formed
+    np.savez(tmp_path / "edited.npz", **arrays)
+    with pytest.raises(ValueError, match="fails its checksum"):
+        RBM.load(tmp_path / "edited.npz")
+    Trainer(model, backend="cd", epochs=2, seed=0, progress=False, checkpoint_dir=tmp_path / "ck").fit(DATA)
+    newest = checkpoint.latest_checkpoint(tmp_path / "ck")
+    with np.load(newest) as archive:
+        arrays = dict(archive)
+    arrays["document"] = np.array(str(arrays["document"]).replace('"epoch": 2', '"epoch": 9'))
+    np.savez(tmp_path / "ck" / "checkpoint-000009.npz", **arrays)
+    with pytest.raises(ValueError, match="fails its checksum"):
+        checkpoint.load_checkpoint(tmp_path / "ck" / "checkpoint-000009.npz")
+    payload = newest.read_bytes()
+    newest.write_bytes(payload[: len(payload) // 2])
+    with pytest.raises(ValueError, match="truncated"):
+        checkpoint.load_checkpoint(newest)
