@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
-
 import zipfile
+from pathlib import Path
 
 import numpy as np
 

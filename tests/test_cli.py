@@ -1,4 +1,6 @@
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -80,3 +82,66 @@ def test_installed_console_script_fails_in_one_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip() == "annealrbm: error: epochs must be a whole number >= 1, got 0"
     assert "Traceback" not in result.stderr
+
+
+def test_bad_files_and_values_print_one_line_and_exit_2(tmp_path, capsys):
+    np.save(tmp_path / "nan.npy", np.array([[0.0, np.nan]]))
+    np.save(tmp_path / "twos.npy", np.array([[0, 2]]))
+    np.save(tmp_path / "empty.npy", np.zeros((0, 5)))
+    np.save(tmp_path / "cube.npy", np.zeros((2, 2, 2)))
+    np.save(tmp_path / "text.npy", np.array([["0", "1"]]))
+    np.save(tmp_path / "wide.npy", np.zeros((3, 21)))
+    np.savez(tmp_path / "multi.npz", a=np.zeros((2, 3)), b=np.ones((2, 3)))
+    (tmp_path / "data.csv").write_text("0,1\n")
+    RBM(20, 8, seed=0).save(tmp_path / "model.npz")
+    (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    cases = [
+        (["train", "--data", "nan.npy"], "NaN"),
+        (["train", "--data", "twos.npy"], "outside {0, 1}"),
+        (["train", "--data", "empty.npy"], "is empty"),
+        (["train", "--data", "cube.npy"], "2-D array"),
+        (["train", "--data", "text.npy"], "numeric"),
+        (["train", "--data", "missing.npy"], "not found"),
+        (["train", "--data", "multi.npz"], "--data-key"),
+        (["train", "--data", "multi.npz", "--data-key", "c"], "no split 'c'"),
+        (["train", "--data", "data.csv"], ".npy or .npz"),
+        (["train", "--data-key", "x"], "--data-key needs --data"),
+        (["train", "--learning-rate", "-1"], "learning_rate must be a finite number > 0"),
+        (["train", "--learning-rate", "nan"], "learning_rate must be a finite number > 0"),
+        (["train", "--backend", "cd", "-o", "k=0"], "k must be a whole number >= 1"),
+        (["train", "--backend", "sa", "-o", "num_reads=0"], "num_reads must be a whole number >= 1"),
+        (["train", "--batch-size", "0"], "batch_size must be a whole number >= 1"),
+        (["train", "--checkpoint", "ck", "--checkpoint-every", "0"], "checkpoint_every must be a whole number >= 1"),
+        (["train", "--resume"], "--resume needs --checkpoint DIR"),
+        (["train", "--checkpoint", "nothing-here", "--resume"], "no checkpoint to resume from"),
+        (["train", "--epochs", "many"], "invalid int value: 'many'"),
+        (["evaluate", "--model", "model.npz", "--data", "wide.npy"], "has 21 columns but the model"),
+        (["evaluate", "--model", "broken.npz", "--data", "wide.npy"], "not a valid RBM model file"),
+        (["evaluate", "--model", "wide.npy"], "required: --data"),
+    ]
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        for argv, message in cases:
+            try:
+                code = main(argv)
+            except SystemExit as exit:  # argparse's own errors
+                code = exit.code
+            err = capsys.readouterr().err
+            assert code == 2 and err.count("\n") == 1 and message in err, (argv, err)
+            assert err.startswith("annealrbm: error: ")
+    finally:
+        os.chdir(cwd)
+
+
+def test_train_on_a_user_file_then_evaluate_it(tmp_path, capsys):
+    np.save(tmp_path / "data.npy", datasets.bars_and_stripes(3).astype(np.uint8))
+    assert main(["train", "--data", str(tmp_path / "data.npy"), "--backend", "exact", "--hidden", "6", "--epochs", "60",
+                 "--save", str(tmp_path / "model.npz")]) == 0
+    trained = capsys.readouterr().out
+    assert main(["evaluate", "--model", str(tmp_path / "model.npz"), "--data", str(tmp_path / "data.npy")]) == 0
+    out = capsys.readouterr().out
+    nll = float(re.search(r"exact NLL ([\d.]+)", trained).group(1))
+    ll = float(re.search(r"log-likelihood (-[\d.]+) nats per example \(exact log Z\)", out).group(1))
+    assert ll == pytest.approx(-nll, abs=1e-4) and nll < 9 * np.log(2) - 0.5  # learned: below uniform
+    assert "reconstruction accuracy" in out

@@ -172,14 +172,18 @@ def test_unreachable_endpoint_fails_quickly_in_one_line(tmp_path):
 
 def test_token_appears_in_no_output_or_file(tmp_path):
     outputs = []
-    for args in (["train", "--backend", "qpu-mock", "--epochs", "3", "--save", "model.npz"],
+    np.save(tmp_path / "patterns.npy", datasets.patterns20())
+    for args in (["train", "--backend", "qpu-mock", "--epochs", "3", "--save", "model.npz", "--checkpoint", "ck"],
+                 ["train", "--backend", "qpu-mock", "--epochs", "4", "--save", "model.npz", "--checkpoint", "ck", "--resume"],
+                 ["evaluate", "--model", "model.npz", "--data", "patterns.npy"],
                  ["reproduce", "--backends", "qpu-mock", "--epochs", "3", "--out", "results"],
                  ["qpu", "check"],
                  ["qpu", "check", "--mock"]):
         result, _ = run_cli(args, tmp_path, token=TOKEN)
         outputs.append(result.stdout + result.stderr)
-    assert "token: configured (not shown)" in outputs[2]
+    assert "token: configured (not shown)" in outputs[4]
     assert (tmp_path / "model.npz").exists() and (tmp_path / "results" / "results.json").exists()
+    assert (tmp_path / "ck" / "checkpoint-000004.npz").exists() and "resuming" in outputs[1]
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert len(files) >= 3
     for text in outputs:

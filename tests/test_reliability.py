@@ -1,5 +1,4 @@
 """Checkpoint/resume under SIGKILL, sampler faults, and files that must be refused."""
-import os
 import signal
 import subprocess
 import sys
@@ -9,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from dwave.samplers import SimulatedAnnealingSampler
-from faults import FAULTS, FaultInjectingSampler, FaultInjector
 
 from annealrbm import RBM, Trainer, backends, checkpoint, cli, datasets
 from annealrbm.backends.retry import RetryPolicy, SamplerUnavailable, call_with_retries
 from annealrbm.trainer import TrainingInterrupted
+from faults import FAULTS, FaultInjectingSampler, FaultInjector
 
 SCRIPT = Path(sys.executable).parent / "annealrbm"
 DATA = datasets.patterns20()

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from annealrbm import RBM, Trainer, datasets, metrics
-from annealrbm.experiments import EXPERIMENT_BACKEND_OPTIONS
 from annealrbm.estimators import Statistics
+from annealrbm.experiments import EXPERIMENT_BACKEND_OPTIONS
 from annealrbm.optim import Adam, MomentumSGD, as_schedule, piecewise_constant
 
 LN4 = np.log(4)
