@@ -64,6 +64,8 @@ class RBM:
         n_visible = check_positive_int(n_visible, "n_visible")
         n_hidden = check_positive_int(n_hidden, "n_hidden")
         dtype = _float_dtype(dtype)
+        if not (np.isfinite(weight_scale) and weight_scale >= 0):
+            raise ValueError(f"weight_scale must be a finite number >= 0, got {weight_scale!r}")
         rng = np.random.default_rng(seed)
         self.W = (weight_scale * rng.standard_normal((n_visible, n_hidden))).astype(dtype)
         self.visible_bias = np.zeros(n_visible, dtype=dtype)

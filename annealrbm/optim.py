@@ -39,7 +39,13 @@ def as_schedule(learning_rate: LearningRate) -> Callable[[int], float]:
         if not learning_rate > 0 or not np.isfinite(learning_rate):
             raise ValueError(f"learning_rate must be a finite number > 0, got {learning_rate!r}")
         return lambda epoch: float(learning_rate)
-    return piecewise_constant(learning_rate)
+    try:
+        segments = [(length, rate) for length, rate in learning_rate]
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"learning_rate must be a number, (epochs, rate) segments or a callable, got {learning_rate!r}"
+        ) from None
+    return piecewise_constant(segments)
 
 
 def log_likelihood_gradients(

@@ -156,3 +156,8 @@ def test_bad_constructor_arguments():
         RBM.from_arrays(np.full((2, 2), np.nan), np.zeros(2), np.zeros(2))
     with pytest.raises(ValueError, match="do not match"):
         RBM.from_arrays(np.zeros((2, 2)), np.zeros(3), np.zeros(2))
+    for scale in (-1.0, float("nan")):
+        with pytest.raises(ValueError, match="weight_scale must be a finite number >= 0"):
+            RBM(4, 2, weight_scale=scale)
+    with pytest.raises(ValueError, match="dtype must be float32 or float64"):
+        RBM(4, 2, dtype=int)

@@ -154,6 +154,13 @@ def test_sgd_with_momentum_also_learns():
         ({"optimizer": "rmsprop"}, "optimizer"),
         ({"learning_rate": 0}, "learning_rate"),
         ({"backend": "nope"}, "unknown backend"),
+        ({"learning_rate": "fast"}, "learning_rate must be a number, .epochs, rate. segments or a callable"),
+        ({"learning_rate": float("inf")}, "finite number > 0"),
+        ({"weight_decay": float("nan")}, "weight_decay"),
+        ({"checkpoint_every": 0}, "checkpoint_every"),
+        ({"backend": "cd", "backend_options": {"k": 0}}, "k must be a whole number >= 1"),
+        ({"backend": "sa", "backend_options": {"num_reads": 0}}, "num_reads must be a whole number >= 1"),
+        ({"backend": "pcd", "backend_options": {"num_chains": -2}}, "num_chains must be a whole number >= 1"),
     ],
 )
 def test_bad_hyperparameters_raise(kwargs, message):
