@@ -25,6 +25,7 @@ class UsageError(ValueError):
 
 
 QPU_BACKENDS = ("qpu", "qpu-mock")
+DEFAULT_QPU_CHECKPOINTS = "annealrbm-qpu-checkpoints"
 MAX_WARNINGS_SHOWN = 5
 
 
@@ -103,6 +104,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     data, source = _training_data(args)
     if args.resume and not args.checkpoint:
         raise UsageError("--resume needs --checkpoint DIR (the directory the interrupted run wrote)")
+    if args.backend == "qpu" and not args.checkpoint:  # QPU time is paid for: keep every epoch by default
+        args.checkpoint = DEFAULT_QPU_CHECKPOINTS
+        print(f"checkpoints go to {DEFAULT_QPU_CHECKPOINTS}/ (pass --checkpoint DIR to choose)")
     rbm = RBM(data.shape[1], args.hidden, seed=args.seed)
     options = {**_qpu_options(args.backend, args), **_parse_backend_options(args.backend_option)}
     report_every = max(1, args.epochs // 10)
@@ -316,7 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="backend option, repeatable, e.g. -o num_reads=500 -o num_sweeps=200",
     )
     train.add_argument("--save", metavar="PATH", help="save the trained model (.npz)")
-    train.add_argument("--checkpoint", metavar="DIR", help="save a resumable checkpoint in DIR after every epoch")
+    train.add_argument("--checkpoint", metavar="DIR", help="save a resumable checkpoint in DIR after every epoch "
+                       f"(default for --backend qpu: {DEFAULT_QPU_CHECKPOINTS})")
     train.add_argument("--checkpoint-every", type=int, default=1, metavar="N", help="checkpoint every N epochs instead")
     train.add_argument("--resume", action="store_true",
                        help="continue from the newest checkpoint in --checkpoint DIR (same arguments otherwise)")
