@@ -100,10 +100,13 @@ class MomentumSGD:
         for velocity, gradient, parameter in zip(
             self.velocity, gradients, parameters(rbm)
         ):
-            velocity *= self.momentum
             gradient *= rate
-            velocity += gradient
-            parameter += velocity
+            if self.momentum:
+                velocity *= self.momentum
+                velocity += gradient
+                parameter += velocity
+            else:  # plain SGD: the same numbers without touching the velocity
+                parameter += gradient
 
     def state_arrays(self) -> dict[str, np.ndarray]:
         """Everything the next step depends on besides the model, for a checkpoint."""

