@@ -6,6 +6,7 @@ import json
 import math
 import os
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -253,10 +254,20 @@ class Trainer:
     def _resume(self) -> None:
         if self.checkpoint_dir is None:
             raise ValueError("resume needs a checkpoint directory (checkpoint_dir / --checkpoint DIR)")
-        path = checkpoint.latest_checkpoint(self.checkpoint_dir)
-        if path is None:
+        candidates = checkpoint.list_checkpoints(self.checkpoint_dir)[::-1]  # newest first
+        if not candidates:
             raise ValueError(f"no checkpoint to resume from in {self.checkpoint_dir}; run without --resume to start")
-        self.restore(path)
+        failures = []
+        for path in candidates:  # a damaged newest checkpoint falls back to the one before
+            try:
+                self.restore(path)
+            except ValueError as exc:
+                failures.append(exc)
+                continue
+            if failures:
+                warnings.warn(f"{failures[0]}; resumed from the older {path.name} instead", RuntimeWarning, stacklevel=3)
+            return
+        raise failures[0]
 
     def restore(self, path: str | os.PathLike) -> None:
         """Load a checkpoint written by a Trainer with the same settings and data."""

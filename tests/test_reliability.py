@@ -75,6 +75,19 @@ def test_checkpoint_every_n_keeps_the_newest_and_holds_the_whole_state(tmp_path)
     assert not list(tmp_path.glob(".*.tmp"))  # no temporary files left behind
 
 
+def test_a_damaged_newest_checkpoint_falls_back_to_the_one_before(tmp_path):
+    reference = RBM(20, 8, seed=0)
+    Trainer(reference, backend="pcd", epochs=6, seed=0, progress=False).fit(DATA)
+    Trainer(RBM(20, 8, seed=0), backend="pcd", epochs=6, seed=0, progress=False, checkpoint_dir=tmp_path,
+            callbacks=[lambda record, trainer: record["epoch"] == 4]).fit(DATA)  # stops after epoch 4
+    newest = tmp_path / "checkpoint-000004.npz"
+    newest.write_bytes(newest.read_bytes()[:-100])
+    resumed = RBM(20, 8, seed=0)
+    with pytest.warns(RuntimeWarning, match="checkpoint-000004.npz is not a valid checkpoint.*resumed from the older checkpoint-000003"):
+        Trainer(resumed, backend="pcd", epochs=6, seed=0, progress=False, checkpoint_dir=tmp_path).fit(DATA, resume=True)
+    np.testing.assert_array_equal(resumed.W, reference.W)
+
+
 def test_resume_refuses_other_settings_or_data_and_needs_a_checkpoint(tmp_path):
     Trainer(RBM(20, 8, seed=0), backend="cd", epochs=2, seed=0, progress=False, checkpoint_dir=tmp_path).fit(DATA)
     with pytest.raises(ValueError, match="batch_size differ"):
