@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import backends, compare, datasets, experiments, metrics, plots
+from . import backends, compare, datasets, experiments, metrics
 from .fileio import write_json
 from .model import RBM
 from .trainer import Trainer
@@ -210,6 +210,8 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     if args.out:
         out = Path(args.out)
         write_json(out / "results.json", [result.summary() for result in results])
+        from . import plots  # matplotlib is slow to import: only when a plot is wanted
+
         plots.plot_nll_per_epoch(
             plots.nll_curves(results),
             out / "nll_per_epoch.png",

@@ -9,6 +9,7 @@ epoch and stops with that message.
 """
 from __future__ import annotations
 
+import functools
 import time
 import warnings
 from dataclasses import dataclass
@@ -28,7 +29,9 @@ class SamplerUnavailable(RuntimeError):
     """Every attempt at a sampler call failed."""
 
 
-def _transient_errors() -> tuple[type[BaseException], ...]:
+@functools.cache
+def transient_errors() -> tuple[type[BaseException], ...]:
+    """Exception types worth retrying (looked up on first use: dwave-cloud is slow to import)."""
     errors: list[type[BaseException]] = [ConnectionError, TimeoutError, SamplerFault]
     try:
         from dwave.cloud import exceptions as cloud
@@ -45,8 +48,6 @@ def _transient_errors() -> tuple[type[BaseException], ...]:
         pass
     return tuple(errors)
 
-
-TRANSIENT_ERRORS = _transient_errors()
 
 
 @dataclass
@@ -95,7 +96,7 @@ def call_with_retries(
 ) -> dimod.SampleSet:
     """Run `call` (which returns a SampleSet) until it gives a usable answer over `variables`.
 
-    Transient failures (TRANSIENT_ERRORS, malformed answers) are retried after the policy's
+    Transient failures (`transient_errors()`, malformed answers) are retried after the policy's
     pauses, with a warning each time; anything else propagates at once.
     """
     policy = policy or RetryPolicy()
@@ -108,7 +109,7 @@ def call_with_retries(
             sampleset = call()
             sampleset.resolve()
             return check_sampleset(sampleset, variables)
-        except TRANSIENT_ERRORS as exc:
+        except transient_errors() as exc:
             reason = redact(f"{type(exc).__name__}: {exc}")
             delay = next(delays, None)
             if delay is None:
