@@ -7,7 +7,7 @@
 """
 from . import datasets, metrics
 from .model import RBM
-from .trainer import History, Trainer
+from .trainer import History, Trainer, TrainingInterrupted
 
 __version__ = "0.1.0"
-__all__ = ["RBM", "Trainer", "History", "datasets", "metrics", "__version__"]
+__all__ = ["RBM", "Trainer", "History", "TrainingInterrupted", "datasets", "metrics", "__version__"]

@@ -13,6 +13,7 @@ from .gibbs import ContrastiveDivergence, LongRunGibbs, PersistentContrastiveDiv
 from .qpu import EmulatedQPUSampler, QPUBudgetExceeded, QPUSampler, QPUWarning, mock_qpu, solver_summary
 from .qpu_connection import QPUConfigurationError, QPUUnavailable, connect, redact, token_is_configured
 from .registry import available, describe, make, register
+from .retry import RetryPolicy, SamplerFault, SamplerUnavailable
 
 __all__ = [
     "Backend",
@@ -41,4 +42,7 @@ __all__ = [
     "solver_summary",
     "BipartiteAnnealingSampler",
     "BipartiteAnnealing",
+    "RetryPolicy",
+    "SamplerFault",
+    "SamplerUnavailable",
 ]
