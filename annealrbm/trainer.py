@@ -193,21 +193,26 @@ class Trainer:
         bar = tqdm(epochs, desc=f"train[{self.backend.name}]", unit="epoch", disable=hide, leave=False)
         for epoch in bar:
             try:
-                record = self._train_epoch(data, epoch)
-            except (SamplerUnavailable, KeyboardInterrupt) as exc:
+                stop = self._run_epoch(data, epoch, exact, bar)
+            except (SamplerUnavailable, KeyboardInterrupt) as exc:  # keep what the completed epochs learned
                 bar.close()
-                raise TrainingInterrupted(f"{exc or 'interrupted'}; {self._save_after_failure()}") from None
-            if self.evaluate:
-                record.update(self._evaluate(data, exact))
-            self.history.append(record)
-            if "log_likelihood" in record:
-                bar.set_postfix(nll=f"{-record['log_likelihood']:.3f}")
-            stop = any(callback(record, self) for callback in self.callbacks)
-            self._checkpoint(final=stop or epoch + 1 == self.epochs)
+                raise TrainingInterrupted(f"{str(exc) or 'interrupted'}; {self._save_after_failure()}") from None
             if stop:
                 break
         bar.close()
         return self.history
+
+    def _run_epoch(self, data: np.ndarray, epoch: int, exact: bool, bar) -> bool:
+        """Train, evaluate, record, call back and checkpoint one epoch; True if a callback stops."""
+        record = self._train_epoch(data, epoch)
+        if self.evaluate:
+            record.update(self._evaluate(data, exact))
+        self.history.append(record)
+        if "log_likelihood" in record:
+            bar.set_postfix(nll=f"{-record['log_likelihood']:.3f}")
+        stop = any(callback(record, self) for callback in self.callbacks)
+        self._checkpoint(final=stop or epoch + 1 == self.epochs)
+        return stop
 
     # --- checkpoints -------------------------------------------------------------------------
     def _config(self) -> dict[str, Any]:
@@ -238,18 +243,20 @@ class Trainer:
 
     def _write(self, state: tuple[dict, dict]) -> Path:
         arrays, document = state
+        path = checkpoint.save_checkpoint(self.checkpoint_dir, document["epoch"], arrays, document, self.keep_checkpoints)
         self._unsaved = None
-        return checkpoint.save_checkpoint(self.checkpoint_dir, document["epoch"], arrays, document, self.keep_checkpoints)
+        return path
 
     def _save_after_failure(self) -> str:
         if self.checkpoint_dir is None:
             return "no checkpoint directory was set, so completed epochs exist only in memory (pass checkpoint_dir / --checkpoint)"
-        if self._unsaved is not None:
+        if self._unsaved is not None:  # the newest completed epoch, if it is not on disk yet
             self._write(self._unsaved)
         latest = checkpoint.latest_checkpoint(self.checkpoint_dir)
         if latest is None:
             return f"no epoch had completed, nothing to save in {self.checkpoint_dir}"
-        return f"epoch {len(self.history)} is saved in {latest}; rerun with --resume (fit(..., resume=True)) to continue"
+        epoch = int(latest.stem.split("-")[1])
+        return f"epoch {epoch} is saved in {latest}; rerun with --resume (fit(..., resume=True)) to continue"
 
     def _resume(self) -> None:
         if self.checkpoint_dir is None:

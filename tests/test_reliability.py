@@ -39,20 +39,30 @@ KILL_RUNS = {
 }
 
 
-@pytest.mark.parametrize("backend", sorted(KILL_RUNS))
-def test_sigkill_then_resume_gives_the_uninterrupted_parameters(backend, tmp_path):
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # a background job may have inherited SIG_IGN
+
+
+@pytest.mark.parametrize("backend, stop", [(name, signal.SIGKILL) for name in sorted(KILL_RUNS)] + [("cd", signal.SIGINT)])
+def test_killed_or_interrupted_then_resumed_gives_the_uninterrupted_parameters(backend, stop, tmp_path):
     args = ["train", "--dataset", "bars-and-stripes-3", "--hidden", "4", "--batch-size", "5", "--epochs", "150",
             "--backend", backend, *KILL_RUNS[backend]]
     assert cli.main([*args, "--save", str(tmp_path / "reference.npz")]) == 0
     checkpoints = tmp_path / "ck"
     run = [str(SCRIPT), *args, "--checkpoint", str(checkpoints), "--save", str(tmp_path / "resumed.npz")]
-    process = subprocess.Popen(run, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(run, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=_default_sigint)
     deadline = time.monotonic() + 60
     while not (found := checkpoint.list_checkpoints(checkpoints)) or int(found[-1].stem.split("-")[1]) < 10:
         assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()
         time.sleep(0.002)
-    process.send_signal(signal.SIGKILL)
-    assert process.wait() == -signal.SIGKILL
+    process.send_signal(stop)
+    if stop == signal.SIGKILL:
+        assert process.wait() == -signal.SIGKILL
+    else:  # Ctrl-C: the last completed epoch is saved and named in one line, exit 1
+        err = process.communicate(timeout=60)[1]
+        assert process.returncode == 1 and err.count("\n") == 1, err
+        assert err.startswith("annealrbm: error: interrupted; epoch ") and "is saved in" in err and "--resume" in err
     killed_at = checkpoint.load_checkpoint(checkpoint.latest_checkpoint(checkpoints))[1]["epoch"]
     assert 10 <= killed_at < 150 and not (tmp_path / "resumed.npz").exists()
     resumed = subprocess.run([*run, "--resume"], capture_output=True, text=True, timeout=120)
