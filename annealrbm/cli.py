@@ -44,12 +44,23 @@ def _install_warning_printer() -> None:
 
 
 def _qpu_options(backend: str, args: argparse.Namespace) -> dict[str, Any]:
-    """Options the CLI passes to QPU backends: the QPU-time budget and the connection."""
+    """Options the CLI passes to QPU backends: the QPU-time budget, retries and the connection."""
     if backend not in QPU_BACKENDS:
         return {}
     options: dict[str, Any] = {}
     if getattr(args, "max_qpu_seconds", None) is not None:
         options["max_qpu_seconds"] = args.max_qpu_seconds
+    retries, delay = getattr(args, "retries", None), getattr(args, "retry_delay", None)
+    if retries is not None or delay is not None:
+        if retries is not None and retries < 0:
+            raise UsageError(f"--retries must be >= 0, got {retries}")
+        if delay is not None and not delay >= 0:
+            raise UsageError(f"--retry-delay must be >= 0 seconds, got {delay}")
+        defaults = backends.RetryPolicy()
+        options["retry_policy"] = backends.RetryPolicy(
+            max_attempts=defaults.max_attempts if retries is None else retries + 1,
+            initial_delay=defaults.initial_delay if delay is None else delay,
+        )
     if backend == "qpu":
         for key in ("solver", "region", "endpoint", "profile"):
             if getattr(args, key, None):
@@ -328,6 +339,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", action="store_true",
                        help="continue from the newest checkpoint in --checkpoint DIR (same arguments otherwise)")
     train.add_argument("--max-qpu-seconds", type=float, help="refuse to start if the QPU time estimate exceeds this")
+    train.add_argument("--retries", type=int, metavar="N",
+                       help="QPU: retry a failed or malformed call N times (default 4) before saving and stopping")
+    train.add_argument("--retry-delay", type=float, metavar="S",
+                       help="QPU: first pause between retries in seconds, doubling each time (default 2)")
     _add_connection_options(train)
     train.set_defaults(run=_cmd_train)
 

@@ -241,3 +241,20 @@ def test_tampered_and_truncated_files_are_refused(tmp_path):
     newest.write_bytes(payload[: len(payload) // 2])
     with pytest.raises(ValueError, match="truncated"):
         checkpoint.load_checkpoint(newest)
+
+
+def test_cli_retries_and_retry_delay_reach_the_qpu(tmp_path, capsys, monkeypatch):
+    injectors = []
+
+    def flaky_mock(**options):
+        qpu = backends.mock_qpu(num_reads=20, num_copies=2, **options)
+        qpu.sampler.sample = FaultInjector(qpu.sampler.sample, fault="connection", fail_from=3)
+        injectors.append(qpu.sampler.sample)
+        return qpu
+
+    monkeypatch.setitem(backends.registry._FACTORIES, "qpu-mock", (flaky_mock, "emulated QPU that loses its link"))
+    code = cli.main(["train", "--backend", "qpu-mock", "--epochs", "4", "--retries", "1", "--retry-delay", "0",
+                     "--checkpoint", str(tmp_path)])
+    lines = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("annealrbm: warning")]
+    assert code == 1 and len(lines) == 1 and injectors[0].failures == 2  # the first try and 1 retry
+    assert "the QPU failed 2 time(s) in a row" in lines[0] and "epoch 1 is saved" in lines[0]
