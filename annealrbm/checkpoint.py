@@ -27,11 +27,22 @@ def checkpoint_path(directory: str | os.PathLike, epoch: int) -> Path:
     return Path(directory) / f"checkpoint-{epoch:06d}.npz"
 
 
+def checkpoint_epoch(path: str | os.PathLike) -> int | None:
+    """The epoch a checkpoint file name stands for, or None for other files."""
+    match = _FILE_PATTERN.match(Path(path).name)
+    return int(match.group(1)) if match else None
+
+
+def _json_value(value: Any) -> Any:
+    """numpy scalars and arrays (in history records) as plain JSON values."""
+    return value.tolist() if isinstance(value, (np.ndarray, np.generic)) else str(value)
+
+
 def save_checkpoint(
     directory: str | os.PathLike, epoch: int, arrays: dict[str, np.ndarray], document: dict[str, Any], keep: int = 2
 ) -> Path:
     """Write checkpoint `epoch` atomically, then delete all but the newest `keep` checkpoints."""
-    text = json.dumps(document)
+    text = json.dumps(document, default=_json_value)
     path = save_npz(checkpoint_path(directory, epoch), {
         **arrays,
         "format": np.array(FORMAT_NAME),
@@ -49,7 +60,7 @@ def list_checkpoints(directory: str | os.PathLike) -> list[Path]:
     directory = Path(directory)
     if not directory.is_dir():
         return []
-    found = [(int(match.group(1)), path) for path in directory.iterdir() if (match := _FILE_PATTERN.match(path.name))]
+    found = [(epoch, path) for path in directory.iterdir() if (epoch := checkpoint_epoch(path)) is not None]
     return [path for _, path in sorted(found)]
 
 

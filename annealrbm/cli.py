@@ -56,11 +56,8 @@ def _qpu_options(backend: str, args: argparse.Namespace) -> dict[str, Any]:
             raise UsageError(f"--retries must be >= 0, got {retries}")
         if delay is not None and not delay >= 0:
             raise UsageError(f"--retry-delay must be >= 0 seconds, got {delay}")
-        defaults = backends.RetryPolicy()
-        options["retry_policy"] = backends.RetryPolicy(
-            max_attempts=defaults.max_attempts if retries is None else retries + 1,
-            initial_delay=defaults.initial_delay if delay is None else delay,
-        )
+        given = {"max_attempts": None if retries is None else retries + 1, "initial_delay": delay}
+        options["retry_policy"] = backends.RetryPolicy(**{k: v for k, v in given.items() if v is not None})
     if backend == "qpu":
         for key in ("solver", "region", "endpoint", "profile"):
             if getattr(args, key, None):

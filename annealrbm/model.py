@@ -146,36 +146,38 @@ class RBM:
         """Validated 0/1 states in the model's dtype, so float32 models compute in float32."""
         return check_binary_states(states, n_units, name).astype(self.dtype, copy=False)
 
+    def _hidden_logits(self, visible, check: bool) -> np.ndarray:
+        """b + v^T W per row, a fresh array the caller may overwrite."""
+        v = self._checked(visible, self.n_visible, "visible") if check else visible
+        logits = v @ self.W
+        logits += self.hidden_bias
+        return logits
+
+    def _visible_logits(self, hidden, check: bool) -> np.ndarray:
+        """a + W h per row, a fresh array the caller may overwrite."""
+        h = self._checked(hidden, self.n_hidden, "hidden") if check else hidden
+        logits = h @ self.W.T
+        logits += self.visible_bias
+        return logits
+
     def hidden_probs(self, visible, check: bool = True) -> np.ndarray:
         """p(h_j = 1 | v) = sigmoid(b_j + (v^T W)_j), one row per visible state.
 
         `check=False` skips input validation on hot paths whose input is known to be good.
         """
-        v = self._checked(visible, self.n_visible, "visible") if check else visible
-        logits = v @ self.W
-        logits += self.hidden_bias
-        return _probabilities(logits)
+        return _probabilities(self._hidden_logits(visible, check))
 
     def visible_probs(self, hidden, check: bool = True) -> np.ndarray:
         """p(v_i = 1 | h) = sigmoid(a_i + (W h)_i), one row per hidden state."""
-        h = self._checked(hidden, self.n_hidden, "hidden") if check else hidden
-        logits = h @ self.W.T
-        logits += self.visible_bias
-        return _probabilities(logits)
+        return _probabilities(self._visible_logits(hidden, check))
 
     def sample_hidden(self, visible, rng: np.random.Generator, check: bool = True) -> np.ndarray:
         """Draw h ~ p(h | v) for each row of `visible`."""
-        v = self._checked(visible, self.n_visible, "visible") if check else visible
-        logits = v @ self.W
-        logits += self.hidden_bias
-        return _sample_from_logits(logits, rng)
+        return _sample_from_logits(self._hidden_logits(visible, check), rng)
 
     def sample_visible(self, hidden, rng: np.random.Generator, check: bool = True) -> np.ndarray:
         """Draw v ~ p(v | h) for each row of `hidden`."""
-        h = self._checked(hidden, self.n_hidden, "hidden") if check else hidden
-        logits = h @ self.W.T
-        logits += self.visible_bias
-        return _sample_from_logits(logits, rng)
+        return _sample_from_logits(self._visible_logits(hidden, check), rng)
 
     def gibbs_sweeps(
         self, visible: np.ndarray, num_sweeps: int, rng: np.random.Generator

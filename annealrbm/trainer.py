@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import os
 import time
@@ -79,11 +78,6 @@ def _summarise_sampler_info(infos: list[dict]) -> dict[str, float]:
 class TrainingInterrupted(RuntimeError):
     """Training stopped early (a sampler that stays unavailable, Ctrl-C); the message says
     which checkpoint holds the last completed epoch."""
-
-
-def _json_value(value: Any) -> Any:
-    """numpy scalars and arrays in history records as plain JSON values."""
-    return value.tolist() if isinstance(value, (np.ndarray, np.generic)) else str(value)
 
 
 def _exact_evaluation_is_cheap(rbm: RBM) -> bool:
@@ -230,7 +224,7 @@ class Trainer:
             "epoch": len(self.history),
             "config": self._config(),
             "random_streams": {name: getattr(self, name).bit_generator.state for name in ("data_rng", "sample_rng", "eval_rng")},
-            "history": json.loads(json.dumps(self.history.records, default=_json_value)),
+            "history": list(self.history.records),  # records are never changed once appended
         }
         return {key: np.array(value, copy=True) for key, value in arrays.items()}, document
 
@@ -255,8 +249,7 @@ class Trainer:
         latest = checkpoint.latest_checkpoint(self.checkpoint_dir)
         if latest is None:
             return f"no epoch had completed, nothing to save in {self.checkpoint_dir}"
-        epoch = int(latest.stem.split("-")[1])
-        return f"epoch {epoch} is saved in {latest}; rerun with --resume (fit(..., resume=True)) to continue"
+        return f"epoch {checkpoint.checkpoint_epoch(latest)} is saved in {latest}; rerun with --resume (fit(..., resume=True)) to continue"
 
     def _resume(self) -> None:
         if self.checkpoint_dir is None:

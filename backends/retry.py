@@ -75,9 +75,11 @@ class RetryPolicy:
 
 
 def check_sampleset(sampleset: dimod.SampleSet, variables: Iterable) -> dimod.SampleSet:
-    """Raise SamplerFault unless `sampleset` has samples over exactly `variables` with finite energies."""
+    """Raise SamplerFault unless `sampleset` (resolved here) has samples over exactly `variables`
+    with finite energies; returns it."""
     if not isinstance(sampleset, dimod.SampleSet):
         raise SamplerFault(f"the sampler returned a {type(sampleset).__name__}, not a dimod.SampleSet")
+    sampleset.resolve()  # a future's answer arrives here
     if len(sampleset) == 0:
         raise SamplerFault("the sampler returned an empty SampleSet")
     if set(sampleset.variables) != set(variables):
@@ -106,9 +108,7 @@ def call_with_retries(
     while True:
         attempt += 1
         try:
-            sampleset = call()
-            sampleset.resolve()
-            return check_sampleset(sampleset, variables)
+            return check_sampleset(call(), variables)
         except transient_errors() as exc:
             reason = redact(f"{type(exc).__name__}: {exc}")
             delay = next(delays, None)

@@ -5,7 +5,8 @@ import dimod
 import numpy as np
 from dwave.cloud.exceptions import RequestTimeout, SolverFailureError
 
-FAULTS = ("timeout", "connection", "solver-failure", "request-timeout", "empty", "wrong-variables", "nan-energies")
+FAULTS = ("timeout", "connection", "solver-failure", "request-timeout", "not-a-sampleset", "empty", "wrong-variables",
+          "nan-energies")
 
 
 class FaultInjector:
@@ -32,6 +33,8 @@ class FaultInjector:
             raise SolverFailureError("solver failed to produce an answer")
         if self.fault == "request-timeout":
             raise RequestTimeout("SAPI request timed out")
+        if self.fault == "not-a-sampleset":
+            return {"error": "internal"}
         if self.fault == "empty":
             return dimod.SampleSet.from_samples(([], list(bqm.variables)), bqm.vartype, energy=[])
         answer = self.sample(bqm, **kwargs)

@@ -53,7 +53,7 @@ def test_killed_or_interrupted_then_resumed_gives_the_uninterrupted_parameters(b
     process = subprocess.Popen(run, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                preexec_fn=_default_sigint)
     deadline = time.monotonic() + 60
-    while not (found := checkpoint.list_checkpoints(checkpoints)) or int(found[-1].stem.split("-")[1]) < 10:
+    while not (found := checkpoint.list_checkpoints(checkpoints)) or checkpoint.checkpoint_epoch(found[-1]) < 10:
         assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()
         time.sleep(0.002)
     process.send_signal(stop)
