@@ -42,4 +42,59 @@ def negative_statistics(
     (`hidden_probs`, when the backend already has it)."""
     if rao_blackwell:
         hidden = rbm.hidden_probs(visible, check=False) if hidden_probs is None else hidden_probs
+    elif hidden is None:
+        raise ValueError("hidden samples are needed unless rao_blackwell=True; draw them from p(h | visible)")
     return _statistics(visible, hidden)
+
+
+class Gradient(NamedTuple):
+    """Ascent direction of the mean log-likelihood: data minus model statistics, for (W, a, b)."""
+
+    weights: np.ndarray
+    visible: np.ndarray
+    hidden: np.ndarray
+
+
+def statistics_difference(positive: Statistics, negative: Statistics) -> Gradient:
+    """The gradient from statistics already averaged (e.g. exact model expectations)."""
+    return Gradient(positive.visible_hidden - negative.visible_hidden, positive.visible - negative.visible,
+                    positive.hidden - negative.hidden)
+
+
+class GradientEstimator:
+    """<v h^T>_data - <v h^T>_samples (and the bias terms) as one matrix product.
+
+    Stacking the data over the samples, against p(h | data) / B over -hidden / N, gives both
+    weight statistics and their difference in a single BLAS call with twice the inner
+    dimension, into buffers kept between updates: no temporaries of the weights' size, which on
+    a 784x500 model cost a quarter of a CD-1 update. The arrays returned are reused by the next
+    call; optimizers may overwrite them.
+    """
+
+    def __init__(self) -> None:
+        self._buffers: dict[str, np.ndarray] = {}
+
+    def _buffer(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        buffer = self._buffers.get(name)
+        if buffer is None or buffer.shape != shape or buffer.dtype != dtype:
+            buffer = self._buffers[name] = np.empty(shape, dtype)
+        return buffer
+
+    def __call__(
+        self, batch: np.ndarray, data_hidden: np.ndarray, visible: np.ndarray, hidden: np.ndarray
+    ) -> Gradient:
+        """Gradient from a minibatch with its p(h | data) and model samples (visible, hidden:
+        p(h | visible) for the Rao-Blackwellised estimator, or hidden samples)."""
+        num_data, num_samples = len(batch), len(visible)
+        dtype = np.result_type(data_hidden, hidden)
+        stacked_visible = self._buffer("visible", (num_data + num_samples, batch.shape[1]), dtype)
+        stacked_hidden = self._buffer("hidden", (num_data + num_samples, data_hidden.shape[1]), dtype)
+        stacked_visible[:num_data] = batch
+        stacked_visible[num_data:] = visible
+        np.divide(data_hidden, num_data, out=stacked_hidden[:num_data])
+        np.divide(hidden, -num_samples, out=stacked_hidden[num_data:])
+        weights = self._buffer("weights", (batch.shape[1], data_hidden.shape[1]), dtype)
+        np.matmul(stacked_visible.T, stacked_hidden, out=weights)
+        visible_term = batch.mean(axis=0, dtype=dtype)
+        visible_term -= visible.mean(axis=0, dtype=dtype)
+        return Gradient(weights, visible_term, stacked_hidden.sum(axis=0))

@@ -48,7 +48,13 @@ def _sample_from_logits(logits: np.ndarray, rng: np.random.Generator) -> np.ndar
     changes a draw only when the uniform falls inside that ulp (probability ~1e-16).
     """
     uniform = rng.random(logits.shape, dtype=logits.dtype)
-    return (uniform < _fast_sigmoid(logits)).astype(logits.dtype)
+    return np.less(uniform, _fast_sigmoid(logits), out=uniform, casting="unsafe")  # 0/1 over the uniforms
+
+
+def bernoulli(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """0/1 states (in the dtype of `probs`) that are 1 with the given probabilities."""
+    uniform = rng.random(probs.shape, dtype=probs.dtype)
+    return np.less(uniform, probs, out=uniform, casting="unsafe")
 
 
 def _float_dtype(dtype) -> np.dtype:
@@ -181,17 +187,16 @@ class RBM:
 
     def gibbs_sweeps(
         self, visible: np.ndarray, num_sweeps: int, rng: np.random.Generator
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Run `num_sweeps` block-Gibbs sweeps (h|v then v|h) on all chains at once.
 
-        Returns the final visible states, hidden states drawn from p(h | v_final), and
-        p(h | v_final) itself (so a Rao-Blackwellised estimator need not compute it again).
+        Returns the final visible states and p(h | v_final): what a Rao-Blackwellised estimator
+        uses; `bernoulli(probs, rng)` draws the hidden states from it when they are wanted.
         `visible` must already be valid 0/1 states (this is a hot path and does not check).
         """
         for _ in range(num_sweeps):
             visible = self.sample_visible(self.sample_hidden(visible, rng, False), rng, False)
-        probs = self.hidden_probs(visible, check=False)
-        return visible, (rng.random(probs.shape, dtype=probs.dtype) < probs).astype(probs.dtype), probs
+        return visible, self.hidden_probs(visible, check=False)
 
     def reconstruct(self, visible, rng: np.random.Generator) -> np.ndarray:
         """One stochastic up-down pass v -> h ~ p(h|v) -> v' ~ p(v|h)."""

@@ -5,7 +5,7 @@ from typing import Callable, Sequence, Union
 
 import numpy as np
 
-from .estimators import Statistics
+from .estimators import Gradient
 from .model import RBM
 
 LearningRate = Union[float, Sequence[tuple[int, float]], Callable[[int], float]]
@@ -48,22 +48,15 @@ def as_schedule(learning_rate: LearningRate) -> Callable[[int], float]:
     return piecewise_constant(segments)
 
 
-def log_likelihood_gradients(
-    rbm: RBM, positive: Statistics, negative: Statistics, weight_decay: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Ascent directions for (W, visible_bias, hidden_bias): data minus model statistics,
-    with L2 weight decay on W."""
-    weights = positive.visible_hidden - negative.visible_hidden
+def with_weight_decay(gradient: Gradient, rbm: RBM, weight_decay: float) -> Gradient:
+    """The gradient with L2 weight decay on W (in place: optimizers own their gradient)."""
     if weight_decay:
-        weights -= weight_decay * rbm.W
-    return weights, positive.visible - negative.visible, positive.hidden - negative.hidden
+        np.subtract(gradient.weights, weight_decay * rbm.W, out=gradient.weights)
+    return gradient
 
 
 def parameters(rbm: RBM) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The arrays an optimizer updates in place, in the order of the gradients.
-
-    Optimizers may overwrite the gradient arrays: `log_likelihood_gradients` returns fresh ones.
-    """
+    """The arrays an optimizer updates in place, in the order of a Gradient's fields."""
     return rbm.W, rbm.visible_bias, rbm.hidden_bias
 
 
@@ -94,19 +87,18 @@ class MomentumSGD:
         self.weight_decay = float(weight_decay)
         self.velocity = [np.zeros_like(p) for p in parameters(rbm)]
 
-    def step(self, rbm: RBM, positive: Statistics, negative: Statistics, rate: float) -> None:
-        """Apply one update to `rbm` in place."""
-        gradients = log_likelihood_gradients(rbm, positive, negative, self.weight_decay)
-        for velocity, gradient, parameter in zip(
-            self.velocity, gradients, parameters(rbm)
+    def step(self, rbm: RBM, gradient: Gradient, rate: float) -> None:
+        """Apply one update to `rbm` in place; overwrites `gradient`."""
+        for velocity, direction, parameter in zip(
+            self.velocity, with_weight_decay(gradient, rbm, self.weight_decay), parameters(rbm)
         ):
-            gradient *= rate
+            direction *= rate
             if self.momentum:
                 velocity *= self.momentum
-                velocity += gradient
+                velocity += direction
                 parameter += velocity
             else:  # plain SGD: the same numbers without touching the velocity
-                parameter += gradient
+                parameter += direction
 
     def state_arrays(self) -> dict[str, np.ndarray]:
         """Everything the next step depends on besides the model, for a checkpoint."""
@@ -137,31 +129,30 @@ class Adam:
         self.scratch = [np.empty_like(p) for p in parameters(rbm)]
         self.steps = 0
 
-    def step(self, rbm: RBM, positive: Statistics, negative: Statistics, rate: float) -> None:
-        """Apply one update to `rbm` in place."""
+    def step(self, rbm: RBM, gradient: Gradient, rate: float) -> None:
+        """Apply one update to `rbm` in place; overwrites `gradient`."""
         self.steps += 1
-        gradients = log_likelihood_gradients(rbm, positive, negative, self.weight_decay)
         correction1 = 1 - self.beta1**self.steps
         correction2 = 1 - self.beta2**self.steps
         # In place, operation for operation the textbook expression
         #   parameter += rate * (m / c1) / (sqrt(v / c2) + eps)
         # so results are bit-identical to it, without a temporary per operation.
-        for first, second, gradient, parameter, scratch in zip(
-            self.first, self.second, gradients, parameters(rbm), self.scratch
+        for first, second, direction, parameter, scratch in zip(
+            self.first, self.second, with_weight_decay(gradient, rbm, self.weight_decay), parameters(rbm), self.scratch
         ):
-            np.multiply(gradient, 1 - self.beta1, out=scratch)
+            np.multiply(direction, 1 - self.beta1, out=scratch)
             first *= self.beta1
             first += scratch
-            np.square(gradient, out=scratch)
+            np.square(direction, out=scratch)
             scratch *= 1 - self.beta2
             second *= self.beta2
             second += scratch
             np.divide(first, correction1, out=scratch)
             scratch *= rate
-            np.divide(second, correction2, out=gradient)
-            np.sqrt(gradient, out=gradient)
-            gradient += self.epsilon
-            scratch /= gradient
+            np.divide(second, correction2, out=direction)
+            np.sqrt(direction, out=direction)
+            direction += self.epsilon
+            scratch /= direction
             parameter += scratch
 
     def state_arrays(self) -> dict[str, np.ndarray]:

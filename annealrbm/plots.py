@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from .fileio import atomic_write  # noqa: E402
+from .model import bernoulli  # noqa: E402
 
 
 def plot_nll_per_epoch(
@@ -98,7 +99,7 @@ def plot_model_samples(models: dict, shape: tuple[int, int], path: str | os.Path
     for axis, (backend, rbm) in zip(axes[0], models.items()):
         rng = np.random.default_rng(seed)
         start = (rng.random((num_samples, rbm.n_visible)) < 0.5).astype(float)
-        _, hidden, _ = rbm.gibbs_sweeps(start, num_sweeps, rng)
+        hidden = bernoulli(rbm.gibbs_sweeps(start, num_sweeps, rng)[1], rng)
         _image_grid(axis, rbm.visible_probs(hidden, check=False), shape, int(np.ceil(np.sqrt(num_samples))), "gray_r")
         axis.set_title(backend)
     return _save(figure, path)

@@ -15,7 +15,9 @@ from annealrbm.model import RBM
 class NegativeSamples:
     """States drawn (approximately) from the model for the negative phase.
 
-    `visible` is (n_samples, n_visible), `hidden` is (n_samples, n_hidden), both 0/1 floats.
+    `visible` is (n_samples, n_visible), `hidden` is (n_samples, n_hidden), both 0/1 floats;
+    `hidden` is None when the backend computed p(h | visible) instead (`hidden_probs`; the Gibbs
+    backends): the trainer draws hidden states from it only if its estimator wants them.
     `info` always has 'seconds' (wall time spent sampling) and 'num_samples'; backends add
     what their sampler reports (e.g. 'sampler_info' for dimod samplers).
     `statistics`, when a backend can give them, are the exact model expectations; the trainer
@@ -23,7 +25,7 @@ class NegativeSamples:
     """
 
     visible: np.ndarray
-    hidden: np.ndarray
+    hidden: np.ndarray | None
     info: dict[str, Any] = field(default_factory=dict)
     statistics: Statistics | None = None
     hidden_probs: np.ndarray | None = None  # p(h | visible) when the backend computed it anyway

@@ -5,7 +5,7 @@ import time
 
 import numpy as np
 
-from annealrbm.model import RBM
+from annealrbm.model import RBM, bernoulli
 from annealrbm.validation import check_positive_int
 
 from .base import Backend, NegativeSamples
@@ -28,11 +28,10 @@ class ContrastiveDivergence(Backend):
         start = time.perf_counter()
         # p(h | data) starts the chain and is also the positive phase: computed once, handed over
         data_probs = rbm.hidden_probs(batch, check=False)
-        first = (rng.random(data_probs.shape, dtype=data_probs.dtype) < data_probs).astype(data_probs.dtype)
-        visible = rbm.sample_visible(first, rng, check=False)
-        visible, hidden, probs = rbm.gibbs_sweeps(visible, self.k - 1, rng)
+        visible = rbm.sample_visible(bernoulli(data_probs, rng), rng, check=False)
+        visible, probs = rbm.gibbs_sweeps(visible, self.k - 1, rng)
         info = {"seconds": time.perf_counter() - start, "num_samples": len(visible)}
-        return NegativeSamples(visible, hidden, info, hidden_probs=probs, data_hidden_probs=data_probs)
+        return NegativeSamples(visible, None, info, hidden_probs=probs, data_hidden_probs=data_probs)
 
     def __repr__(self) -> str:
         return f"ContrastiveDivergence(k={self.k})"
@@ -57,9 +56,9 @@ class PersistentContrastiveDivergence(Backend):
         start = time.perf_counter()
         if self.chains is None or self.chains.shape[1] != rbm.n_visible:
             self.chains = _random_states(self.num_chains, rbm.n_visible, rng, rbm.dtype)
-        self.chains, hidden, probs = rbm.gibbs_sweeps(self.chains, self.k, rng)
+        self.chains, probs = rbm.gibbs_sweeps(self.chains, self.k, rng)
         info = {"seconds": time.perf_counter() - start, "num_samples": self.num_chains}
-        return NegativeSamples(self.chains.copy(), hidden, info, hidden_probs=probs)
+        return NegativeSamples(self.chains.copy(), None, info, hidden_probs=probs)
 
     def __repr__(self) -> str:
         return f"PersistentContrastiveDivergence(k={self.k}, num_chains={self.num_chains})"
@@ -82,9 +81,9 @@ class LongRunGibbs(Backend):
     def sample(self, rbm: RBM, batch: np.ndarray, rng: np.random.Generator) -> NegativeSamples:
         start = time.perf_counter()
         chains = _random_states(self.num_samples, rbm.n_visible, rng, rbm.dtype)
-        visible, hidden, probs = rbm.gibbs_sweeps(chains, self.burn_in, rng)
+        visible, probs = rbm.gibbs_sweeps(chains, self.burn_in, rng)
         info = {"seconds": time.perf_counter() - start, "num_samples": self.num_samples}
-        return NegativeSamples(visible, hidden, info, hidden_probs=probs)
+        return NegativeSamples(visible, None, info, hidden_probs=probs)
 
     def __repr__(self) -> str:
         return f"LongRunGibbs(num_samples={self.num_samples}, burn_in={self.burn_in})"

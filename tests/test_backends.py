@@ -98,7 +98,8 @@ def test_cd_starts_at_the_batch(rng):
     batch = (rng.random((30, 5)) < 0.5).astype(float)
     samples = backends.make("cd", k=3).sample(rbm, batch, rng)
     np.testing.assert_array_equal(samples.visible, batch)
-    np.testing.assert_array_equal(samples.hidden, batch)
+    np.testing.assert_array_equal(samples.data_hidden_probs.round(), batch)
+    np.testing.assert_array_equal(samples.hidden_probs.round(), batch)
 
 
 class EnumerationSampler(dimod.Sampler):

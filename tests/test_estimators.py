@@ -1,0 +1,72 @@
+import numpy as np
+import pytest
+
+from annealrbm import Trainer, backends, metrics
+from annealrbm.estimators import GradientEstimator, negative_statistics, positive_statistics, statistics_difference
+from annealrbm.model import bernoulli
+
+from conftest import random_rbm
+
+
+def test_exact_gradient_is_the_derivative_of_the_log_likelihood():
+    rbm = random_rbm(6, 4, seed=40)
+    data = (np.random.default_rng(41).random((9, 6)) < 0.5).astype(float)
+    exact = backends.make("exact").sample(rbm, None, np.random.default_rng(0)).statistics
+    gradient = statistics_difference(positive_statistics(rbm, data), exact)
+    step = 1e-6
+    for parameter, analytic in zip((rbm.W, rbm.visible_bias, rbm.hidden_bias), gradient):
+        numeric = np.empty_like(parameter)
+        for index in np.ndindex(parameter.shape):
+            saved = parameter[index]
+            parameter[index] = saved + step
+            up = metrics.log_likelihood(rbm, data)
+            parameter[index] = saved - step
+            down = metrics.log_likelihood(rbm, data)
+            parameter[index] = saved
+            numeric[index] = (up - down) / (2 * step)
+        np.testing.assert_allclose(analytic, numeric, atol=1e-7)
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+def test_one_product_gradient_equals_data_minus_model_statistics(dtype, rtol):
+    rbm = random_rbm(13, 7, seed=42).astype(dtype)
+    rng = np.random.default_rng(43)
+    batch = bernoulli(np.full((10, 13), 0.4, dtype), rng)
+    visible = bernoulli(np.full((25, 13), 0.6, dtype), rng)  # more samples than data
+    data_hidden, model_hidden = rbm.hidden_probs(batch), rbm.hidden_probs(visible)
+    expected = statistics_difference(positive_statistics(rbm, batch), negative_statistics(rbm, visible, None))
+    got = GradientEstimator()(batch, data_hidden, visible, model_hidden)
+    for name, value, reference in zip(expected._fields, got, expected):
+        assert value.dtype == dtype, name
+        np.testing.assert_allclose(value, reference, rtol=rtol, atol=rtol, err_msg=name)
+
+
+def test_gradient_buffers_are_reused_until_the_shapes_change():
+    rbm = random_rbm(5, 3, seed=44)
+    rng = np.random.default_rng(45)
+    estimator = GradientEstimator()
+    batch = bernoulli(np.full((4, 5), 0.5), rng)
+    first = estimator(batch, rbm.hidden_probs(batch), batch, rbm.hidden_probs(batch))
+    np.testing.assert_allclose(first.weights, 0, atol=1e-15)  # model samples = data: no gradient
+    second = estimator(batch, rbm.hidden_probs(batch), 1 - batch, rbm.hidden_probs(1 - batch))
+    assert second.weights is first.weights
+    third = estimator(batch[:2], rbm.hidden_probs(batch[:2]), batch, rbm.hidden_probs(batch))  # new stack shape
+    expected = statistics_difference(positive_statistics(rbm, batch[:2]), negative_statistics(rbm, batch, None))
+    for value, reference in zip(third, expected):
+        np.testing.assert_allclose(value, reference, rtol=1e-12, atol=1e-15)
+
+
+def test_without_rao_blackwell_gibbs_backends_get_hidden_samples_drawn():
+    rbm = random_rbm(8, 5, seed=46)
+    options = {"num_chains": 4000}
+    trainer = Trainer(rbm, backend="pcd", backend_options=options, rao_blackwell=False, seed=0, progress=False)
+    samples = trainer.backend.sample(rbm, None, np.random.default_rng(1))
+    assert samples.hidden is None
+    hidden = trainer._model_hidden(samples)
+    assert set(np.unique(hidden)) == {0.0, 1.0}
+    # 4000 chains: each unit's mean within 4 standard errors (0.032) of the mean p(h | v)
+    np.testing.assert_allclose(hidden.mean(axis=0), samples.hidden_probs.mean(axis=0), atol=0.032)
+    rao_blackwell = Trainer(rbm, backend="pcd", backend_options=options, seed=0, progress=False)
+    assert rao_blackwell._model_hidden(samples) is samples.hidden_probs
+    with pytest.raises(ValueError, match="rao_blackwell"):
+        negative_statistics(rbm, samples.visible, None, rao_blackwell=False)
