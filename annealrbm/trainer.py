@@ -17,7 +17,7 @@ from .backends.retry import SamplerUnavailable
 from .estimators import GradientEstimator, positive_statistics, statistics_difference
 from .model import RBM, bernoulli
 from .optim import Adam, LearningRate, MomentumSGD, as_schedule
-from .validation import check_binary_states, check_positive_int
+from .validation import binary_states_uint8, check_positive_int
 
 # Callback: called after every epoch with (record, trainer); returning True stops training.
 Callback = Callable[[dict, "Trainer"], Any]
@@ -173,7 +173,7 @@ class Trainer:
         resume: continue from the newest checkpoint in `checkpoint_dir` (same data and settings).
         """
         # kept as uint8 (1/8 of float64's memory; gathering a minibatch is 2x faster), converted per batch
-        data = check_binary_states(data, self.rbm.n_visible, "data").astype(np.uint8)
+        data = binary_states_uint8(data, self.rbm.n_visible, "data")
         if self.checkpoint_dir is not None:
             self._data_digest = hashlib.sha256(np.ascontiguousarray(data).tobytes()).hexdigest()
         if resume:

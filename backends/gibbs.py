@@ -38,27 +38,35 @@ class ContrastiveDivergence(Backend):
 
 
 class PersistentContrastiveDivergence(Backend):
-    """PCD-k: persistent chains carried from one update to the next (Tieleman 2008)."""
+    """PCD-k: persistent chains carried from one update to the next (Tieleman 2008).
+
+    Between updates a chain is held as its hidden layer, drawn from p(h | v) at the end of the
+    previous update (as scikit-learn's BernoulliRBM does): the same Markov chain cut after the
+    hidden draw instead of after the visible one, so a PCD-1 update costs two matrix products
+    on the chains instead of three.
+    """
 
     name = "pcd"
     description = "persistent contrastive divergence: k Gibbs sweeps on chains kept between updates"
-    checkpointed = ("chains",)
+    checkpointed = ("hidden_chains",)
 
     def __init__(self, k: int = 1, num_chains: int = 100) -> None:
         self.k = check_positive_int(k, "k")
         self.num_chains = check_positive_int(num_chains, "num_chains")
-        self.chains: np.ndarray | None = None
+        self.hidden_chains: np.ndarray | None = None
 
     def reset(self) -> None:
-        self.chains = None
+        self.hidden_chains = None
 
     def sample(self, rbm: RBM, batch: np.ndarray, rng: np.random.Generator) -> NegativeSamples:
         start = time.perf_counter()
-        if self.chains is None or self.chains.shape[1] != rbm.n_visible:
-            self.chains = _random_states(self.num_chains, rbm.n_visible, rng, rbm.dtype)
-        self.chains, probs = rbm.gibbs_sweeps(self.chains, self.k, rng)
+        if self.hidden_chains is None or self.hidden_chains.shape[1] != rbm.n_hidden:
+            self.hidden_chains = _random_states(self.num_chains, rbm.n_hidden, rng, rbm.dtype)
+        visible = rbm.sample_visible(self.hidden_chains, rng, check=False)
+        visible, probs = rbm.gibbs_sweeps(visible, self.k - 1, rng)
+        self.hidden_chains = bernoulli(probs, rng)
         info = {"seconds": time.perf_counter() - start, "num_samples": self.num_chains}
-        return NegativeSamples(self.chains.copy(), None, info, hidden_probs=probs)
+        return NegativeSamples(visible, self.hidden_chains.copy(), info, hidden_probs=probs)
 
     def __repr__(self) -> str:
         return f"PersistentContrastiveDivergence(k={self.k}, num_chains={self.num_chains})"

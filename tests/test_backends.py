@@ -84,12 +84,24 @@ def test_pcd_chains_persist_and_converge(rng):
     rbm = random_rbm(10, 6, seed=26, scale=0.5)
     backend = backends.make("pcd", num_chains=4000)
     first = backend.sample(rbm, None, rng)
-    np.testing.assert_array_equal(backend.chains, first.visible)
+    np.testing.assert_array_equal(backend.hidden_chains, first.hidden)
     for _ in range(60):
         samples = backend.sample(rbm, None, rng)
     assert_moments_close(rbm, sample_moments(rbm, samples), atol=0.03)
     backend.reset()
-    assert backend.chains is None
+    assert backend.hidden_chains is None
+
+
+def test_pcd_continues_from_the_hidden_states_it_kept(rng):
+    # Strong self-copying model (v = h): each update's visible samples are the kept hidden states.
+    rbm = RBM.from_arrays(20 * np.eye(5), np.full(5, -10.0), np.full(5, -10.0))
+    backend = backends.make("pcd", num_chains=30)
+    previous = backend.sample(rbm, None, rng)
+    for _ in range(3):
+        samples = backend.sample(rbm, None, rng)
+        np.testing.assert_array_equal(samples.visible, previous.hidden)
+        np.testing.assert_array_equal(samples.hidden, samples.visible)
+        previous = samples
 
 
 def test_cd_starts_at_the_batch(rng):

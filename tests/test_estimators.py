@@ -58,15 +58,15 @@ def test_gradient_buffers_are_reused_until_the_shapes_change():
 
 def test_without_rao_blackwell_gibbs_backends_get_hidden_samples_drawn():
     rbm = random_rbm(8, 5, seed=46)
-    options = {"num_chains": 4000}
-    trainer = Trainer(rbm, backend="pcd", backend_options=options, rao_blackwell=False, seed=0, progress=False)
+    options = {"num_samples": 4000, "burn_in": 5}
+    trainer = Trainer(rbm, backend="gibbs", backend_options=options, rao_blackwell=False, seed=0, progress=False)
     samples = trainer.backend.sample(rbm, None, np.random.default_rng(1))
     assert samples.hidden is None
     hidden = trainer._model_hidden(samples)
     assert set(np.unique(hidden)) == {0.0, 1.0}
-    # 4000 chains: each unit's mean within 4 standard errors (0.032) of the mean p(h | v)
+    # 4000 samples: each unit's mean within 4 standard errors (0.032) of the mean p(h | v)
     np.testing.assert_allclose(hidden.mean(axis=0), samples.hidden_probs.mean(axis=0), atol=0.032)
-    rao_blackwell = Trainer(rbm, backend="pcd", backend_options=options, seed=0, progress=False)
+    rao_blackwell = Trainer(rbm, backend="gibbs", backend_options=options, seed=0, progress=False)
     assert rao_blackwell._model_hidden(samples) is samples.hidden_probs
     with pytest.raises(ValueError, match="rao_blackwell"):
         negative_statistics(rbm, samples.visible, None, rao_blackwell=False)
