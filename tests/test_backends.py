@@ -33,6 +33,8 @@ def test_registry_lists_describes_and_builds():
         backends.make("sa", num_reads=0)
     with pytest.raises(ValueError, match="k must be"):
         backends.make("cd", k=0)
+    with pytest.raises(ValueError, match="persist must be 'visible' .* or 'hidden'"):
+        backends.make("pcd", persist="both")
 
 
 def test_exact_backend_marginals_equal_enumeration(rng):
@@ -84,24 +86,38 @@ def test_pcd_chains_persist_and_converge(rng):
     rbm = random_rbm(10, 6, seed=26, scale=0.5)
     backend = backends.make("pcd", num_chains=4000)
     first = backend.sample(rbm, None, rng)
-    np.testing.assert_array_equal(backend.hidden_chains, first.hidden)
+    np.testing.assert_array_equal(backend.chains, first.visible)
     for _ in range(60):
         samples = backend.sample(rbm, None, rng)
     assert_moments_close(rbm, sample_moments(rbm, samples), atol=0.03)
     backend.reset()
-    assert backend.hidden_chains is None
+    assert backend.chains is None
 
 
-def test_pcd_continues_from_the_hidden_states_it_kept(rng):
-    # Strong self-copying model (v = h): each update's visible samples are the kept hidden states.
+@pytest.mark.parametrize("persist", ["visible", "hidden"])
+def test_pcd_continues_from_the_states_it_kept(rng, persist):
+    # Strong self-copying model (v = h): each update's samples are the states kept by the last.
     rbm = RBM.from_arrays(20 * np.eye(5), np.full(5, -10.0), np.full(5, -10.0))
-    backend = backends.make("pcd", num_chains=30)
+    backend = backends.make("pcd", num_chains=30, persist=persist)
     previous = backend.sample(rbm, None, rng)
+    assert previous.visible.std() > 0.3  # random 0/1 starts
     for _ in range(3):
         samples = backend.sample(rbm, None, rng)
-        np.testing.assert_array_equal(samples.visible, previous.hidden)
-        np.testing.assert_array_equal(samples.hidden, samples.visible)
+        np.testing.assert_array_equal(samples.visible, previous.visible)
+        np.testing.assert_array_equal(samples.hidden_probs.round(), samples.visible)
+        np.testing.assert_array_equal(backend.chains, samples.visible)  # v = h here, whichever is kept
+        assert (samples.hidden is None) == (persist == "visible")
         previous = samples
+
+
+@pytest.mark.parametrize("persist", ["visible", "hidden"])
+def test_pcd_matches_exact_moments_whichever_layer_it_keeps(rng, persist):
+    rbm = random_rbm(10, 6, seed=27, scale=0.5)
+    backend = backends.make("pcd", num_chains=4000, persist=persist)
+    for _ in range(60):
+        samples = backend.sample(rbm, None, rng)
+    assert backend.chains.shape == (4000, 10 if persist == "visible" else 6)
+    assert_moments_close(rbm, sample_moments(rbm, samples), atol=0.03)
 
 
 def test_cd_starts_at_the_batch(rng):

@@ -79,7 +79,7 @@ def test_checkpoint_every_n_keeps_the_newest_and_holds_the_whole_state(tmp_path)
     assert [p.name for p in checkpoint.list_checkpoints(tmp_path)] == ["checkpoint-000006.npz", "checkpoint-000007.npz"]
     arrays, document = checkpoint.load_checkpoint(tmp_path / "checkpoint-000007.npz")
     np.testing.assert_array_equal(arrays["model/W"], rbm.W)
-    assert arrays["backend/hidden_chains"].shape == (10, 8) and int(arrays["optimizer/steps"]) == 7
+    assert arrays["backend/chains"].shape == (10, 20) and int(arrays["optimizer/steps"]) == 7
     assert document["epoch"] == 7 and len(document["history"]) == 7
     assert set(document["random_streams"]) == {"data_rng", "sample_rng", "eval_rng"}
     assert not list(tmp_path.glob(".*.tmp"))  # no temporary files left behind
