@@ -135,30 +135,26 @@ def lean_numpy_cd_seconds(data: np.ndarray, breakdown: dict[str, float] | None =
         times[name] = times.get(name, 0.0) + now - since
         return now
 
+    def sample(states, weights, bias, probs, uniform, out, t):
+        """out ~ Bernoulli(sigmoid(states @ weights + bias)), probs kept; returns the clock."""
+        np.matmul(states, weights, out=probs)
+        t = mark("products", t)
+        probs += bias
+        sigmoid(probs)
+        t = mark("sigmoids", t)
+        rng.random(dtype=np.float32, out=uniform)
+        t = mark("random draws", t)
+        np.less(uniform, probs, out=out, casting="unsafe")
+        return mark("comparisons", t)
+
     start = clock()
     order = rng.permutation(len(data))
     for first in range(0, len(data), B):
         t = clock()
         v[...] = data[order[first:first + B]]
         t = mark("minibatch", t)
-        np.matmul(v, W, out=p)
-        t = mark("products", t)
-        p += b
-        sigmoid(p)
-        t = mark("sigmoids", t)
-        rng.random(dtype=np.float32, out=uh)
-        t = mark("random draws", t)
-        np.less(uh, p, out=h, casting="unsafe")
-        t = mark("comparisons", t)
-        np.matmul(h, W.T, out=q)
-        t = mark("products", t)
-        q += a
-        sigmoid(q)
-        t = mark("sigmoids", t)
-        rng.random(dtype=np.float32, out=uv)
-        t = mark("random draws", t)
-        np.less(uv, q, out=v2, casting="unsafe")
-        t = mark("comparisons", t)
+        t = sample(v, W, b, p, uh, h, t)  # h ~ p(h | data), p kept for the statistics
+        t = sample(h, W.T, a, q, uv, v2, t)  # v' ~ p(v | h)
         np.matmul(v2, W, out=p2)
         t = mark("products", t)
         p2 += b
