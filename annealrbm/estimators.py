@@ -66,9 +66,9 @@ class GradientEstimator:
 
     Stacking the data over the samples, against p(h | data) / B over -hidden / N, gives both
     weight statistics and their difference in a single BLAS call with twice the inner
-    dimension, into buffers kept between updates: no temporaries of the weights' size, which on
-    a 784x500 model cost a quarter of a CD-1 update. The arrays returned are reused by the next
-    call; optimizers may overwrite them.
+    dimension, into buffers kept between updates: no temporaries of the weights' size allocated
+    and freed every update. The arrays returned are reused by the next call; optimizers may
+    overwrite them.
     """
 
     def __init__(self) -> None:
