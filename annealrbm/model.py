@@ -47,14 +47,13 @@ def _sample_from_logits(logits: np.ndarray, rng: np.random.Generator) -> np.ndar
     Decides with the SIMD sigmoid in every dtype: it differs from expit by at most 1 ulp, which
     changes a draw only when the uniform falls inside that ulp (probability ~1e-16).
     """
-    uniform = rng.random(logits.shape, dtype=logits.dtype)
-    return np.less(uniform, _fast_sigmoid(logits), out=uniform, casting="unsafe")  # 0/1 over the uniforms
+    return bernoulli(_fast_sigmoid(logits), rng)
 
 
 def bernoulli(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """0/1 states (in the dtype of `probs`) that are 1 with the given probabilities."""
     uniform = rng.random(probs.shape, dtype=probs.dtype)
-    return np.less(uniform, probs, out=uniform, casting="unsafe")
+    return np.less(uniform, probs, out=uniform, casting="unsafe")  # written over the uniforms
 
 
 def _float_dtype(dtype) -> np.dtype:

@@ -49,7 +49,6 @@ def transient_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
-
 @dataclass
 class RetryPolicy:
     """Up to `max_attempts` tries; pause initial_delay, x multiplier each time, at most max_delay."""
