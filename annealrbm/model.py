@@ -26,26 +26,39 @@ def softplus(x: np.ndarray) -> np.ndarray:
 
 
 def _fast_sigmoid(logits: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-x)) in place with numpy's SIMD exp: 3-5x faster than scipy's expit and
-    within 1 ulp of it. Overwrites and returns `logits`."""
+    """sigmoid(x) in place with numpy's SIMD ufuncs, 2-5x faster than scipy's expit. Overwrites
+    and returns `logits`.
+
+    float64: 1 / (1 + exp(-x)), within 2.3e-16 of expit (absolute; at most 4 ulp). float32:
+    0.5 + 0.5 tanh(x / 2), 1.5x faster again (numpy's float32 tanh is cheaper than exp plus a
+    division) and within 6e-8 of expit in absolute terms: probabilities below that round to 0
+    where the exp form would keep them, an error at the 6e-8 resolution of the float32
+    uniforms they are compared with.
+    """
+    if logits.dtype == np.float32:
+        logits *= 0.5
+        np.tanh(logits, out=logits)
+        logits *= 0.5
+        logits += 0.5
+        return logits
     with np.errstate(over="ignore", under="ignore"):  # exp(-x) = inf for x << 0 gives p = 0
         np.negative(logits, out=logits)
         np.exp(logits, out=logits)
         logits += 1
-        return np.reciprocal(logits, out=logits)
+        return np.divide(1, logits, out=logits)
 
 
 def _probabilities(logits: np.ndarray) -> np.ndarray:
     """sigmoid(logits) in place: expit in float64 (the reference arithmetic), the SIMD form in
-    float32, whose models are for speed and whose rounding is coarser than 1 ulp of either."""
+    float32, whose models are for speed."""
     return _fast_sigmoid(logits) if logits.dtype == np.float32 else expit(logits, out=logits)
 
 
 def _sample_from_logits(logits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Bernoulli states with p = sigmoid(logits); overwrites `logits`.
 
-    Decides with the SIMD sigmoid in every dtype: it differs from expit by at most 1 ulp, which
-    changes a draw only when the uniform falls inside that ulp (probability ~1e-16).
+    Decides with the SIMD sigmoid in every dtype: in float64 it differs from expit by at most
+    2.3e-16, which changes a draw only when the uniform falls inside that gap.
     """
     return bernoulli(_fast_sigmoid(logits), rng)
 

@@ -121,11 +121,11 @@ def lean_numpy_cd_seconds(data: np.ndarray, breakdown: dict[str, float] | None =
     signs = np.repeat(np.array([1, -1], np.float32), B)
     gradient, ga, gb = np.empty_like(W), np.empty_like(a), np.empty_like(b)
 
-    def sigmoid(x):
-        np.negative(x, out=x)
-        np.exp(x, out=x)
-        x += 1
-        np.reciprocal(x, out=x)
+    def sigmoid(x):  # 0.5 + 0.5 tanh(x / 2): numpy's fastest float32 form, as annealrbm's
+        x *= 0.5
+        np.tanh(x, out=x)
+        x *= 0.5
+        x += 0.5
 
     clock = time.perf_counter
     times = {}

@@ -76,6 +76,20 @@ def test_sampling_frequencies_follow_the_conditionals(rng):
     np.testing.assert_allclose(draws.mean(axis=0), rbm.visible_probs(h)[0], atol=0.012)
 
 
+@pytest.mark.parametrize("dtype, atol", [(np.float64, 2.3e-16), (np.float32, 6e-8)])
+def test_fast_sigmoid_is_within_its_stated_error_of_expit(dtype, atol):
+    from scipy.special import expit
+
+    from annealrbm.model import _fast_sigmoid
+
+    logits = np.concatenate([np.linspace(-120, 120, 400_001), [-np.inf, np.inf]]).astype(dtype)
+    probs = _fast_sigmoid(logits.copy())
+    assert probs.dtype == dtype
+    assert probs.min() == 0 and probs.max() == 1
+    np.testing.assert_allclose(probs, expit(logits.astype(np.float64)), rtol=0, atol=atol)
+    assert np.all(np.diff(probs[:-2]) >= 0)  # monotone: no draw flips order
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_sampling_with_saturated_conditionals_is_exact_and_silent(dtype):
     rbm = RBM.from_arrays(np.array([[1000.0, -1000.0, 0.0]]), [0.0], [0.0, 0.0, 0.0]).astype(dtype)
