@@ -10,7 +10,8 @@ and the v^T h statistics of data and samples (one product of twice the inner dim
 FLOPs of two). CD-1: five (the chains start at the data: p(v|h), p(h|v')); PCD-1: six (a whole
 sweep p(h|v), p(v|h), p(h|v') on chains kept as visible states); PCD-1 with persist=hidden,
 scikit-learn's algorithm (chains kept as the hidden states drawn at the end of the last
-update): five. Two framework-free numpy CD-1 loops run beside them: the straightforward one
+update): five. A second share puts the same FLOPs at the machine's peak float32 rate (a
+2048x2048 product), which the update's thinner products do not reach. Two framework-free numpy CD-1 loops run beside them: the straightforward one
 and a lean one with every array preallocated, whose time per step is printed.
 --likelihood trains scikit-learn's PCD-1 and annealrbm's CD-1 and PCD-1 (float32; plain SGD at
 0.1 as scikit-learn does, and Adam at 1e-3; PCD-1 also with persist=hidden) for EPOCHS epochs
@@ -73,6 +74,24 @@ def matmul_floor_seconds(num_batches: int, conditionals: int) -> float:
             conditional[k % 2]()
         stacked_v.T @ stacked_h
     return time.perf_counter() - start
+
+
+def update_flops(num_batches: int, conditionals: int) -> float:
+    """Floating-point operations of the products `matmul_floor_seconds` times."""
+    return num_batches * 2.0 * (conditionals * 100 * 784 * 500 + 784 * 200 * 500)
+
+
+def peak_matmul_flops_per_second(size: int = 2048, repeats: int = 5) -> float:
+    """The machine's float32 matrix-multiply throughput: a large square product, best of `repeats`."""
+    rng = np.random.default_rng(0)
+    a, b = rng.random((size, size), dtype=np.float32), rng.random((size, size), dtype=np.float32)
+    out = np.empty_like(a)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        np.matmul(a, b, out=out)
+        best = min(best, time.perf_counter() - start)
+    return 2.0 * size**3 / best
 
 
 def bare_numpy_cd_seconds(data: np.ndarray) -> float:
@@ -240,23 +259,30 @@ def main() -> None:
     contenders["pcd-hidden float32 sgd"] = lambda: epoch_seconds("pcd", data, np.float32, "sgd", {"persist": "hidden"})
     breakdown: dict[str, float] = {}
     best = {name: float("inf") for name in contenders}
+    peak = 0.0
     for _ in range(args.rounds):
+        peak = max(peak, peak_matmul_flops_per_second())
         for name, measure in contenders.items():
             best[name] = min(best[name], measure())
     sk, sk32 = best["sklearn BernoulliRBM"], best["sklearn float32 input"]
     print(f"best of {args.rounds} rounds; scikit-learn computes in float64 unless given float32 data")
-    print(f"{'':<22} {'s/epoch':>8} {'vs sklearn':>11} {'vs sklearn f32':>15} {'matmul floor share':>19}")
+    print(f"{'':<22} {'s/epoch':>8} {'vs sklearn':>11} {'vs sklearn f32':>15} {'floor share':>12} {'peak share':>11}")
     products = {"pcd": 6}  # CD-1 and PCD-1 with hidden persistence: 5
     for name, seconds in best.items():
         if name.startswith("floor"):
             continue
-        floor = best[f"floor {products.get(name.split()[0], 5)}"]
-        share = "" if name.startswith("sklearn") else f"{floor / seconds:>18.0%}"
+        count = products.get(name.split()[0], 5)
+        shares = "" if name.startswith("sklearn") else (
+            f"{best[f'floor {count}'] / seconds:>11.0%} {update_flops(batches, count - 2) / peak / seconds:>11.0%}")
         note = {"bare": "   (no framework, straightforward numpy)",
                 "lean": "   (no framework, every array preallocated)"}.get(name.split()[0], "")
-        print(f"{name:<22} {seconds:>8.2f} {sk / seconds:>10.2f}x {sk32 / seconds:>14.2f}x {share}{note}")
+        print(f"{name:<22} {seconds:>8.2f} {sk / seconds:>10.2f}x {sk32 / seconds:>14.2f}x {shares}{note}")
     for count in (5, 6):
-        print(f"{'floor ' + str(count):<22} {best[f'floor {count}']:>8.2f}   ({count} float32 products of the update's shapes per batch)")
+        at_peak = update_flops(batches, count - 2) / peak
+        print(f"{'floor ' + str(count):<22} {best[f'floor {count}']:>8.2f}   ({count} float32 products of the update's "
+              f"shapes per batch; {at_peak:.2f} s at the peak rate)")
+    print(f"peak float32 matmul throughput (2048x2048 by 2048x2048): {peak / 1e9:.0f} GFLOP/s. floor share: the update's "
+          "own products timed alone over the epoch's time; peak share: its FLOPs at the peak rate over the epoch's time")
     steps = ", ".join(f"{name} {seconds * 1000 / batches:.2f}" for name, seconds in breakdown.items())
     print(f"lean numpy CD-1, ms per minibatch (best round): {steps}")
     if args.likelihood:
