@@ -40,7 +40,7 @@ def binary_states_uint8(states, n_units: int, name: str = "data") -> np.ndarray:
     if array.ndim == 2 and array.shape[0] > 0 and array.shape[1] == n_units:
         if array.dtype.kind in "bui" and array.min() >= 0 and array.max() <= 1:
             return array.astype(np.uint8, copy=False)
-        if array.dtype.kind == "f":  # two comparisons: half the time of converting and comparing back
+        if array.dtype.kind == "f":  # two comparisons: 2/3 of the time of converting and comparing back
             ones = np.equal(array, 1)
             if np.count_nonzero(ones) + np.count_nonzero(np.equal(array, 0)) == array.size:
                 return ones.view(np.uint8)

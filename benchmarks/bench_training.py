@@ -11,8 +11,9 @@ FLOPs of two). CD-1: five (the chains start at the data: p(v|h), p(h|v')); PCD-1
 sweep p(h|v), p(v|h), p(h|v') on chains kept as visible states); PCD-1 with persist=hidden,
 scikit-learn's algorithm (chains kept as the hidden states drawn at the end of the last
 update): five. A second share puts the same FLOPs at the machine's peak float32 rate (a
-2048x2048 product), which the update's thinner products do not reach. Two framework-free numpy CD-1 loops run beside them: the straightforward one
-and a lean one with every array preallocated, whose time per step is printed.
+2048x2048 product), which the update's thinner products do not reach. Two framework-free
+numpy CD-1 loops run beside them: the straightforward one and a lean one with every array
+preallocated, whose time per step is printed.
 --likelihood trains scikit-learn's PCD-1 and annealrbm's CD-1 and PCD-1 (float32; plain SGD at
 0.1 as scikit-learn does, and Adam at 1e-3; PCD-1 also with persist=hidden) for EPOCHS epochs
 on the same examples and prints the validation log-likelihood of each by the same AIS.
