@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from annealrbm.model import RBM
+from annealrbm.model import RBM, bernoulli
 
 
 class Statistics(NamedTuple):
@@ -34,17 +34,30 @@ def positive_statistics(rbm: RBM, batch: np.ndarray, hidden_probs: np.ndarray | 
     return _statistics(batch, rbm.hidden_probs(batch, check=False) if hidden_probs is None else hidden_probs)
 
 
+def negative_hidden(
+    rbm: RBM, visible: np.ndarray, hidden: np.ndarray | None, rao_blackwell: bool = True,
+    hidden_probs: np.ndarray | None = None, rng: np.random.Generator | None = None,
+) -> np.ndarray:
+    """The negative phase's hidden half: p(h | visible) when Rao-Blackwellising (same
+    expectation, lower variance; `hidden_probs` when the backend already has it), else the
+    hidden samples, drawn from p(h | visible) with `rng` when the backend gave none."""
+    if not rao_blackwell and hidden is not None:
+        return hidden
+    probs = rbm.hidden_probs(visible, check=False) if hidden_probs is None else hidden_probs
+    if rao_blackwell:
+        return probs
+    if rng is None:
+        raise ValueError("hidden samples are needed unless rao_blackwell=True; draw them from p(h | visible)")
+    return bernoulli(probs, rng)
+
+
 def negative_statistics(
-    rbm: RBM, visible: np.ndarray, hidden: np.ndarray, rao_blackwell: bool = True,
+    rbm: RBM, visible: np.ndarray, hidden: np.ndarray | None, rao_blackwell: bool = True,
     hidden_probs: np.ndarray | None = None,
 ) -> Statistics:
     """Model statistics from samples; `rao_blackwell` replaces hidden samples by p(h | v)
     (`hidden_probs`, when the backend already has it)."""
-    if rao_blackwell:
-        hidden = rbm.hidden_probs(visible, check=False) if hidden_probs is None else hidden_probs
-    elif hidden is None:
-        raise ValueError("hidden samples are needed unless rao_blackwell=True; draw them from p(h | visible)")
-    return _statistics(visible, hidden)
+    return _statistics(visible, negative_hidden(rbm, visible, hidden, rao_blackwell, hidden_probs))
 
 
 class Gradient(NamedTuple):

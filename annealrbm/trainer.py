@@ -14,8 +14,8 @@ from tqdm.auto import tqdm
 
 from . import backends, checkpoint, metrics
 from .backends.retry import SamplerUnavailable
-from .estimators import GradientEstimator, positive_statistics, statistics_difference
-from .model import RBM, bernoulli
+from .estimators import GradientEstimator, negative_hidden, positive_statistics, statistics_difference
+from .model import RBM
 from .optim import Adam, LearningRate, MomentumSGD, as_schedule
 from .validation import binary_states_uint8, check_positive_int
 
@@ -318,7 +318,8 @@ class Trainer:
             if samples.statistics is not None:  # exact model expectations
                 gradient = statistics_difference(positive_statistics(self.rbm, batch, data_hidden), samples.statistics)
             else:
-                gradient = self.gradient(batch, data_hidden, samples.visible, self._model_hidden(samples))
+                gradient = self.gradient(batch, data_hidden, samples.visible, negative_hidden(
+                    self.rbm, samples.visible, samples.hidden, self.rao_blackwell, samples.hidden_probs, self.sample_rng))
             self.optimizer.step(self.rbm, gradient, rate)
         return {
             "epoch": epoch + 1,
@@ -327,16 +328,6 @@ class Trainer:
             "sampler_seconds": sampler_seconds,
             **_summarise_sampler_info(infos),
         }
-
-    def _model_hidden(self, samples) -> np.ndarray:
-        """The negative phase's hidden half: p(h | v_sample) when Rao-Blackwellising (same
-        expectation, lower variance), else hidden samples, drawn here if the backend gave none."""
-        if self.rao_blackwell or samples.hidden is None:
-            probs = samples.hidden_probs
-            if probs is None:
-                probs = self.rbm.hidden_probs(samples.visible, check=False)
-            return probs if self.rao_blackwell else bernoulli(probs, self.sample_rng)
-        return samples.hidden
 
     def _evaluate(self, data: np.ndarray, exact: bool) -> dict[str, float]:
         result = {"reconstruction_error": metrics.reconstruction_error(self.rbm, data, self.eval_rng)}

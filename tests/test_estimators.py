@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from annealrbm import Trainer, backends, metrics
-from annealrbm.estimators import GradientEstimator, negative_statistics, positive_statistics, statistics_difference
+from annealrbm import RBM, Trainer, backends, metrics
+from annealrbm.estimators import GradientEstimator, negative_hidden, negative_statistics, positive_statistics, statistics_difference
 from annealrbm.model import bernoulli
 
 from conftest import random_rbm
@@ -62,11 +62,28 @@ def test_without_rao_blackwell_gibbs_backends_get_hidden_samples_drawn():
     trainer = Trainer(rbm, backend="gibbs", backend_options=options, rao_blackwell=False, seed=0, progress=False)
     samples = trainer.backend.sample(rbm, None, np.random.default_rng(1))
     assert samples.hidden is None
-    hidden = trainer._model_hidden(samples)
+    hidden = negative_hidden(rbm, samples.visible, samples.hidden, False, samples.hidden_probs, np.random.default_rng(2))
     assert set(np.unique(hidden)) == {0.0, 1.0}
     # 4000 samples: each unit's mean within 4 standard errors (0.032) of the mean p(h | v)
     np.testing.assert_allclose(hidden.mean(axis=0), samples.hidden_probs.mean(axis=0), atol=0.032)
-    rao_blackwell = Trainer(rbm, backend="gibbs", backend_options=options, seed=0, progress=False)
-    assert rao_blackwell._model_hidden(samples) is samples.hidden_probs
+    assert negative_hidden(rbm, samples.visible, samples.hidden, True, samples.hidden_probs) is samples.hidden_probs
     with pytest.raises(ValueError, match="rao_blackwell"):
         negative_statistics(rbm, samples.visible, None, rao_blackwell=False)
+
+
+def test_trainer_without_rao_blackwell_steps_with_the_drawn_hidden_samples():
+    rbm = random_rbm(8, 5, seed=47)
+    start = RBM.from_arrays(rbm.W.copy(), rbm.visible_bias.copy(), rbm.hidden_bias.copy())
+    data = (np.random.default_rng(3).random((6, 8)) < 0.5).astype(float)
+    options = {"num_samples": 500, "burn_in": 3}
+    trainer = Trainer(rbm, backend="gibbs", backend_options=options, rao_blackwell=False, epochs=1, batch_size=6,
+                      optimizer="sgd", momentum=0.0, learning_rate=0.1, seed=0, progress=False, evaluate=False)
+    rng = np.random.default_rng()
+    rng.bit_generator.state = trainer.sample_rng.bit_generator.state  # replay the trainer's stream
+    trainer.fit(data)
+    samples = trainer.backend.sample(start, data, rng)
+    hidden = negative_hidden(start, samples.visible, samples.hidden, False, samples.hidden_probs, rng)
+    expected = start.hidden_probs(data).mean(axis=0) - hidden.mean(axis=0)  # full batch: order is irrelevant
+    np.testing.assert_allclose(rbm.hidden_bias - start.hidden_bias, 0.1 * expected, rtol=0, atol=1e-12)
+    rao_blackwellised = start.hidden_probs(data).mean(axis=0) - samples.hidden_probs.mean(axis=0)
+    assert np.abs(0.1 * rao_blackwellised - (rbm.hidden_bias - start.hidden_bias)).max() > 1e-3  # not p(h|v)
