@@ -2,18 +2,23 @@
 
 Every file annealrbm writes goes through `atomic_write`: the bytes land in a temporary
 file in the same directory, are fsynced, then renamed over the target, so a crash never
-leaves a half-written model or result behind.
+leaves a half-written model or result behind. Ctrl-C during a save is held until the save is
+done: cutting a save short gains nothing, and an interrupt inside zipfile's writer turns
+into a ValueError that hides it.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import os
+import signal
 import tempfile
+import threading
 import zipfile
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 
@@ -27,8 +32,34 @@ def _current_umask() -> int:
 _FILE_MODE = 0o666 & ~_current_umask()  # what open() would give: mkstemp's 0600 is too private
 
 
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold SIGINT (Ctrl-C) until the block has finished, then raise the KeyboardInterrupt.
+
+    Only where Python's own handler is installed, in the main thread: a handler the user
+    set, or a nested block, is left alone.
+    """
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+    received: list[int] = []
+    signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if received:
+        raise KeyboardInterrupt
+
+
 def atomic_write(path: str | os.PathLike, payload: bytes) -> Path:
     """Write `payload` to `path` atomically (temporary file, fsync, rename)."""
+    with interrupts_deferred():
+        return _atomic_write(path, payload)
+
+
+def _atomic_write(path: str | os.PathLike, payload: bytes) -> Path:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -64,15 +95,16 @@ def content_digest(arrays: Mapping[str, np.ndarray], text: str = "") -> str:
 
 def save_npz(path: str | os.PathLike, arrays: Mapping[str, Any]) -> Path:
     """Save arrays as an uncompressed .npz atomically; object arrays are refused."""
-    buffer = io.BytesIO()
     checked = {}
     for key, value in arrays.items():
         array = np.asarray(value)
         if array.dtype == object:
             raise ValueError(f"refusing to save object array {key!r}: it would need pickle")
         checked[key] = array
-    np.savez(buffer, **checked)
-    return atomic_write(path, buffer.getvalue())
+    with interrupts_deferred():
+        buffer = io.BytesIO()
+        np.savez(buffer, **checked)
+        return atomic_write(path, buffer.getvalue())
 
 
 def load_npz(path: str | os.PathLike, required: tuple[str, ...], what: str) -> dict[str, np.ndarray]:

@@ -186,14 +186,14 @@ class Trainer:
         epochs = range(len(self.history), self.epochs)
         hide = None if self.progress is None else not self.progress  # None: show on a terminal only
         bar = tqdm(epochs, desc=f"train[{self.backend.name}]", unit="epoch", disable=hide, leave=False)
-        for epoch in bar:
-            try:
-                stop = self._run_epoch(data, epoch, exact, bar)
-            except (SamplerUnavailable, KeyboardInterrupt) as exc:  # keep what the completed epochs learned
-                bar.close()
-                raise TrainingInterrupted(f"{str(exc) or 'interrupted'}; {self._save_after_failure()}") from None
-            if stop:
-                break
+        # the try holds the whole loop: Ctrl-C can surface a few bytecodes after the call it hit
+        try:
+            for epoch in bar:
+                if self._run_epoch(data, epoch, exact, bar):
+                    break
+        except (SamplerUnavailable, KeyboardInterrupt) as exc:  # keep what the completed epochs learned
+            bar.close()
+            raise TrainingInterrupted(f"{str(exc) or 'interrupted'}; {self._save_after_failure()}") from None
         bar.close()
         return self.history
 

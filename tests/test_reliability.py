@@ -1,4 +1,6 @@
 """Checkpoint/resume under SIGKILL, sampler faults, and files that must be refused."""
+import io
+import os
 import signal
 import subprocess
 import sys
@@ -9,8 +11,9 @@ import numpy as np
 import pytest
 from dwave.samplers import SimulatedAnnealingSampler
 
-from annealrbm import RBM, Trainer, backends, checkpoint, cli, datasets
+from annealrbm import RBM, Trainer, backends, checkpoint, cli, datasets, fileio
 from annealrbm.backends.retry import RetryPolicy, SamplerUnavailable, call_with_retries
+from annealrbm import trainer as trainer_module
 from annealrbm.trainer import TrainingInterrupted
 from faults import FAULTS, FaultInjectingSampler, FaultInjector
 
@@ -70,6 +73,66 @@ def test_killed_or_interrupted_then_resumed_gives_the_uninterrupted_parameters(b
     reference, result = RBM.load(tmp_path / "reference.npz"), RBM.load(tmp_path / "resumed.npz")
     for name in ("W", "visible_bias", "hidden_bias"):
         np.testing.assert_array_equal(getattr(result, name), getattr(reference, name))
+
+
+class _CtrlCOnFirstWrite(io.BytesIO):
+    """A buffer that sends this process SIGINT while zipfile is writing the first array into it."""
+
+    def write(self, data):
+        if not getattr(self, "interrupted", False):
+            self.interrupted = True
+            os.kill(os.getpid(), signal.SIGINT)
+        return super().write(data)
+
+
+def test_ctrl_c_during_a_save_is_held_until_the_file_is_complete(tmp_path, monkeypatch):
+    # CI once saw Ctrl-C land inside np.savez's zip writer: zipfile then raised "Can't close
+    # the ZIP file while there is an open writing handle", which hid the interrupt (exit 2)
+    arrays = {"W": np.arange(12.0).reshape(3, 4), "b": np.ones(3)}
+    monkeypatch.setattr(fileio, "io", type("io", (), {"BytesIO": _CtrlCOnFirstWrite}))
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            fileio.save_npz(tmp_path / "model.npz", arrays)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    loaded = fileio.load_npz(tmp_path / "model.npz", ("W", "b"), "test file")
+    for name, array in arrays.items():
+        np.testing.assert_array_equal(loaded[name], array)
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+class _BarInterruptedBeforeEpoch:
+    """Stands in for tqdm: Ctrl-C surfaces between two epochs, outside any epoch's own code."""
+
+    def __init__(self, epochs, **options):
+        self.epochs = epochs
+
+    def __iter__(self):
+        for epoch in self.epochs:
+            if epoch == 3:
+                raise KeyboardInterrupt
+            yield epoch
+
+    def set_postfix(self, **values):
+        pass
+
+    def close(self):
+        pass
+
+
+def test_ctrl_c_between_epochs_still_saves_and_names_the_last_epoch(tmp_path, monkeypatch):
+    # Python runs a signal's handler at its next check, which can fall just after an epoch's call returned
+    monkeypatch.setattr(trainer_module, "tqdm", _BarInterruptedBeforeEpoch)
+    rbm = RBM(20, 8, seed=0)
+    trainer = Trainer(rbm, backend="cd", epochs=6, seed=0, progress=False, checkpoint_dir=tmp_path, checkpoint_every=2)
+    with pytest.raises(TrainingInterrupted, match="interrupted; epoch 3 is saved in .*checkpoint-000003.npz"):
+        try:
+            trainer.fit(DATA)
+        except KeyboardInterrupt:
+            pytest.fail("Ctrl-C between epochs escaped the trainer without saying which epoch is saved")
+    np.testing.assert_array_equal(checkpoint.load_checkpoint(tmp_path / "checkpoint-000003.npz")[0]["model/W"], rbm.W)
 
 
 def test_checkpoint_every_n_keeps_the_newest_and_holds_the_whole_state(tmp_path):
