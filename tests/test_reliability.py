@@ -77,9 +77,10 @@ def test_killed_or_interrupted_then_resumed_gives_the_uninterrupted_parameters(b
 
 class _CtrlCOnFirstWrite(io.BytesIO):
     """A buffer that sends this process SIGINT while zipfile is writing the first array into it."""
+    interrupted = False
 
     def write(self, data):
-        if not getattr(self, "interrupted", False):
+        if not self.interrupted:
             self.interrupted = True
             os.kill(os.getpid(), signal.SIGINT)
         return super().write(data)
@@ -101,6 +102,20 @@ def test_ctrl_c_during_a_save_is_held_until_the_file_is_complete(tmp_path, monke
     for name, array in arrays.items():
         np.testing.assert_array_equal(loaded[name], array)
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_save_leaves_a_sigint_handler_the_user_installed_alone(tmp_path, monkeypatch):
+    monkeypatch.setattr(fileio, "io", type("io", (), {"BytesIO": _CtrlCOnFirstWrite}))
+    received = []
+    handler = lambda signum, frame: received.append(signum)  # noqa: E731
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        fileio.save_npz(tmp_path / "model.npz", {"W": np.eye(3)})
+        assert signal.getsignal(signal.SIGINT) is handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert received == [signal.SIGINT]
+    np.testing.assert_array_equal(fileio.load_npz(tmp_path / "model.npz", ("W",), "test file")["W"], np.eye(3))
 
 
 class _BarInterruptedBeforeEpoch:
