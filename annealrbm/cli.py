@@ -147,6 +147,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     history = trainer.fit(data, resume=args.resume)
     seconds = time.perf_counter() - start
     print(f"done: {len(history)} epochs in {seconds:.2f}s (sampler {np.sum(history['sampler_seconds']):.2f}s)")
+    if args.save:  # before the evaluation below, which Ctrl-C may cut short
+        print(f"saved model to {rbm.save(args.save)}")
     if "qpu_access_seconds" in history.last:
         print(
             f"QPU access {np.sum(history['qpu_access_seconds']):.2f}s (estimate was "
@@ -161,8 +163,6 @@ def _cmd_train(args: argparse.Namespace) -> int:
         )
     accuracy = metrics.reconstruction_accuracy(rbm, data, np.random.default_rng(args.seed))
     print(f"reconstruction accuracy {accuracy:.1%}")
-    if args.save:
-        print(f"saved model to {rbm.save(args.save)}")
     return 0
 
 

@@ -33,6 +33,18 @@ def test_train_saves_a_model_that_loads(tmp_path, capsys):
     assert nll < np.log(6) + 0.2  # optimum ln 6 = 1.792; uniform over 4 bits is ln 16 = 2.773
 
 
+def test_ctrl_c_during_the_final_evaluation_keeps_the_saved_model(tmp_path, capsys, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(metrics, "reconstruction_accuracy", interrupted)
+    path = tmp_path / "model.npz"
+    code = main(["train", "--dataset", "bars-and-stripes-2", "--backend", "cd", "--hidden", "4", "--epochs", "3",
+                 "--save", str(path)])
+    assert code == 130 and capsys.readouterr().err == "annealrbm: interrupted\n"
+    assert RBM.load(path).n_hidden == 4
+
+
 def test_train_passes_backend_options(capsys):
     assert main(["train", "--backend", "sa", "--epochs", "2", "-o", "num_reads=5", "-o", "num_sweeps=10",
                  "-o", "beta_range=0.1,1.0"]) == 0
