@@ -34,7 +34,8 @@ _FILE_MODE = 0o666 & ~_current_umask()  # what open() would give: mkstemp's 0600
 
 @contextlib.contextmanager
 def interrupts_deferred() -> Iterator[None]:
-    """Hold SIGINT (Ctrl-C) until the block has finished, then raise the KeyboardInterrupt.
+    """Hold SIGINT (Ctrl-C) until the block (or decorated call) has finished, then raise the
+    KeyboardInterrupt.
 
     Only where Python's own handler is installed, in the main thread: a handler the user
     set, or a nested block, is left alone.
@@ -53,13 +54,9 @@ def interrupts_deferred() -> Iterator[None]:
         raise KeyboardInterrupt
 
 
+@interrupts_deferred()
 def atomic_write(path: str | os.PathLike, payload: bytes) -> Path:
     """Write `payload` to `path` atomically (temporary file, fsync, rename)."""
-    with interrupts_deferred():
-        return _atomic_write(path, payload)
-
-
-def _atomic_write(path: str | os.PathLike, payload: bytes) -> Path:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -93,18 +90,18 @@ def content_digest(arrays: Mapping[str, np.ndarray], text: str = "") -> str:
     return digest.hexdigest()
 
 
+@interrupts_deferred()
 def save_npz(path: str | os.PathLike, arrays: Mapping[str, Any]) -> Path:
     """Save arrays as an uncompressed .npz atomically; object arrays are refused."""
+    buffer = io.BytesIO()
     checked = {}
     for key, value in arrays.items():
         array = np.asarray(value)
         if array.dtype == object:
             raise ValueError(f"refusing to save object array {key!r}: it would need pickle")
         checked[key] = array
-    with interrupts_deferred():
-        buffer = io.BytesIO()
-        np.savez(buffer, **checked)
-        return atomic_write(path, buffer.getvalue())
+    np.savez(buffer, **checked)
+    return atomic_write(path, buffer.getvalue())
 
 
 def load_npz(path: str | os.PathLike, required: tuple[str, ...], what: str) -> dict[str, np.ndarray]:
