@@ -54,8 +54,8 @@ def _probabilities(logits: np.ndarray) -> np.ndarray:
     return _fast_sigmoid(logits) if logits.dtype == np.float32 else expit(logits, out=logits)
 
 
-def _sample_from_logits(logits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Bernoulli states with p = sigmoid(logits); overwrites `logits`.
+def sample_from_logits(logits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """0/1 states (in the dtype of `logits`) that are 1 with p = sigmoid(logits); overwrites `logits`.
 
     Decides with the SIMD sigmoid in every dtype: in float64 it differs from expit by at most
     2.3e-16, which changes a draw only when the uniform falls inside that gap.
@@ -191,11 +191,11 @@ class RBM:
 
     def sample_hidden(self, visible, rng: np.random.Generator, check: bool = True) -> np.ndarray:
         """Draw h ~ p(h | v) for each row of `visible`."""
-        return _sample_from_logits(self._hidden_logits(visible, check), rng)
+        return sample_from_logits(self._hidden_logits(visible, check), rng)
 
     def sample_visible(self, hidden, rng: np.random.Generator, check: bool = True) -> np.ndarray:
         """Draw v ~ p(v | h) for each row of `hidden`."""
-        return _sample_from_logits(self._visible_logits(hidden, check), rng)
+        return sample_from_logits(self._visible_logits(hidden, check), rng)
 
     def gibbs_sweeps(
         self, visible: np.ndarray, num_sweeps: int, rng: np.random.Generator

@@ -14,9 +14,10 @@ from typing import Sequence
 
 import dimod
 import numpy as np
-from scipy.special import expit
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
-from annealrbm.model import RBM
+from annealrbm.model import RBM, sample_from_logits
 from annealrbm.validation import check_positive_int
 
 from .base import Backend, NegativeSamples
@@ -70,9 +71,16 @@ def anneal(
     x = left_states.astype(dtype)
     y = np.empty((x.shape[0], coupling.shape[1]), dtype=dtype)
     for beta in betas.astype(dtype):
-        y = (rng.random(y.shape, dtype=dtype) < expit(-beta * (x @ coupling + right_bias))).astype(dtype)
-        x = (rng.random(x.shape, dtype=dtype) < expit(-beta * (y @ coupling_t + left_bias))).astype(dtype)
+        y = sample_from_logits(_scaled_field(x @ coupling, right_bias, -beta), rng)
+        x = sample_from_logits(_scaled_field(y @ coupling_t, left_bias, -beta), rng)
     return x, y
+
+
+def _scaled_field(product: np.ndarray, bias: np.ndarray, scale) -> np.ndarray:
+    """scale * (product + bias), in place in `product` (no temporaries in the sweep loop)."""
+    product += bias
+    product *= scale
+    return product
 
 
 def anneal_parallel(
@@ -95,21 +103,27 @@ def anneal_parallel(
 
 
 def bipartition(bqm: dimod.BinaryQuadraticModel) -> tuple[list, list]:
-    """The two sides of a bipartite BQM's interaction graph; ValueError if it has an odd cycle."""
-    import networkx as nx
+    """The two sides of a bipartite BQM's interaction graph; ValueError if it has an odd cycle.
 
-    graph = nx.Graph()
-    graph.add_nodes_from(bqm.variables)
-    graph.add_edges_from(bqm.quadratic)
-    if not nx.is_bipartite(graph):
+    Vectorised through the bipartite double cover (each variable v doubled into v0 and v1,
+    each interaction u-v into u0-v1 and u1-v0): a component is bipartite exactly when no v0
+    shares a cover component with its own v1, and then the variables whose v0 shares one with
+    the component's first variable's v0 form one side. Within a component, the first variable
+    (in the BQM's order) is on the left, and both sides keep the BQM's order.
+    """
+    labels = list(bqm.variables)
+    n = len(labels)
+    _, (rows, cols, _), _ = bqm.to_numpy_vectors(variable_order=labels)
+    cover = coo_matrix((np.ones(2 * len(rows), dtype=np.int8),
+                        (np.concatenate([rows, rows + n]), np.concatenate([cols + n, cols]))), shape=(2 * n, 2 * n))
+    _, cover_component = connected_components(cover, directed=False)
+    if np.any(cover_component[:n] == cover_component[n:]):
         raise ValueError("BipartiteAnnealingSampler needs a bipartite BQM (no odd cycles); use SimulatedAnnealingSampler")
-    left: list = []
-    right: list = []
-    for component in nx.connected_components(graph):
-        first, second = nx.bipartite.sets(graph.subgraph(component))
-        left.extend(first)
-        right.extend(second)
-    return left, right
+    graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n))
+    _, component = connected_components(graph, directed=False)
+    first = np.unique(component, return_index=True)[1]  # each component's first variable
+    on_left = cover_component[:n] == cover_component[first][component]
+    return [labels[i] for i in np.flatnonzero(on_left)], [labels[i] for i in np.flatnonzero(~on_left)]
 
 
 class BipartiteAnnealingSampler(dimod.Sampler):

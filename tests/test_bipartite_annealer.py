@@ -1,9 +1,11 @@
 import dimod
+import networkx as nx
 import numpy as np
 import pytest
 
 from annealrbm import RBM, Trainer, datasets, metrics
 from annealrbm.backends import BipartiteAnnealingSampler, make
+from annealrbm.backends.bipartite_annealer import bipartition
 from annealrbm.estimators import negative_statistics
 from conftest import random_rbm
 
@@ -44,6 +46,26 @@ def test_seed_and_initial_states_and_custom_schedule():
     assert len(cold) == 3 and np.all(cold.record.energy <= start.record.energy[0] + 1e-9)
     with pytest.raises(ValueError, match="needs beta_schedule"):
         sampler.sample(bqm, beta_schedule_type="custom")
+
+
+def test_bipartition_agrees_with_networkx_on_random_graphs():
+    rng = np.random.default_rng(34)
+    for _ in range(200):
+        n = int(rng.integers(1, 14))
+        edges = {(i, j): 1.0 for i in range(n) for j in range(i + 1, n) if rng.random() < 0.3 * rng.random()}
+        bqm = dimod.BinaryQuadraticModel({f"v{i}": 0.0 for i in rng.permutation(n)},
+                                         {(f"v{i}", f"v{j}"): b for (i, j), b in edges.items()}, 0, dimod.BINARY)
+        graph = nx.Graph(list(bqm.quadratic))
+        graph.add_nodes_from(bqm.variables)
+        if not nx.is_bipartite(graph):
+            with pytest.raises(ValueError, match="bipartite"):
+                bipartition(bqm)
+            continue
+        left, right = bipartition(bqm)
+        assert sorted(left + right) == sorted(bqm.variables)
+        assert all((u in left) != (v in left) for u, v in bqm.quadratic)
+    rbm_left, rbm_right = bipartition(random_rbm(7, 4, seed=35).to_bqm())
+    assert rbm_left == list(range(7)) and rbm_right == list(range(7, 11))  # visible first, in order
 
 
 def test_non_bipartite_bqm_is_refused():
