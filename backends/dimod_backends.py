@@ -96,7 +96,7 @@ class SimulatedAnnealing(DimodSamplerBackend):
     runs a short anneal of `persistent_sweeps` sweeps from `reheat_beta` to `beta` instead of
     a full anneal from hot (persistent annealing). `num_threads` > 1 splits the reads into
     that many concurrent calls, each seeded from the call's seed (`ThreadedReadsComposite`):
-    1.9x faster on 2 cores; the samples depend on `num_threads`, not on the machine.
+    1.5-2x faster updates on 2 cores; the samples depend on `num_threads`, not on the machine.
     """
 
     name = "sa"
