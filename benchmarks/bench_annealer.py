@@ -1,4 +1,4 @@
-"""Samples per second at 1000 sweeps: annealrbm's BipartiteAnnealingSampler beside
+"""Samples per second at 1000 sweeps (best of 3 calls): annealrbm's BipartiteAnnealingSampler beside
 dwave-samplers' SimulatedAnnealingSampler, in one run on the same machine, plus the accuracy of
 both samplers' moments at beta = 1 against the exact ones (TreeDecompositionSampler) on 20x8.
 SimulatedAnnealingSampler is also timed with its reads split over all cores
