@@ -103,17 +103,22 @@ def anneal_parallel(
 
 
 def bipartition(bqm: dimod.BinaryQuadraticModel) -> tuple[list, list]:
-    """The two sides of a bipartite BQM's interaction graph; ValueError if it has an odd cycle.
+    """The two sides of a bipartite BQM's interaction graph, each in the BQM's variable order;
+    ValueError if it has an odd cycle. Within a component, the first variable is on the left."""
+    labels = list(bqm.variables)
+    _, (rows, cols, _), _ = bqm.to_numpy_vectors(variable_order=labels)
+    on_left = left_side(len(labels), rows, cols)
+    return [labels[i] for i in np.flatnonzero(on_left)], [labels[i] for i in np.flatnonzero(~on_left)]
+
+
+def left_side(n: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Which of `n` variables, joined by the interactions rows[k]-cols[k], lie on the left side.
 
     Vectorised through the bipartite double cover (each variable v doubled into v0 and v1,
     each interaction u-v into u0-v1 and u1-v0): a component is bipartite exactly when no v0
     shares a cover component with its own v1, and then the variables whose v0 shares one with
-    the component's first variable's v0 form one side. Within a component, the first variable
-    (in the BQM's order) is on the left, and both sides keep the BQM's order.
+    the component's first variable's v0 form one side.
     """
-    labels = list(bqm.variables)
-    n = len(labels)
-    _, (rows, cols, _), _ = bqm.to_numpy_vectors(variable_order=labels)
     cover = coo_matrix((np.ones(2 * len(rows), dtype=np.int8),
                         (np.concatenate([rows, rows + n]), np.concatenate([cols + n, cols]))), shape=(2 * n, 2 * n))
     _, cover_component = connected_components(cover, directed=False)
@@ -122,8 +127,7 @@ def bipartition(bqm: dimod.BinaryQuadraticModel) -> tuple[list, list]:
     graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n))
     _, component = connected_components(graph, directed=False)
     first = np.unique(component, return_index=True)[1]  # each component's first variable
-    on_left = cover_component[:n] == cover_component[first][component]
-    return [labels[i] for i in np.flatnonzero(on_left)], [labels[i] for i in np.flatnonzero(~on_left)]
+    return cover_component[:n] == cover_component[first][component]
 
 
 class BipartiteAnnealingSampler(dimod.Sampler):
@@ -142,13 +146,10 @@ class BipartiteAnnealingSampler(dimod.Sampler):
                beta_range=None, beta_schedule_type: str = "geometric", beta_schedule=None, seed=None,
                initial_states=None, **kwargs) -> dimod.SampleSet:
         binary = bqm.change_vartype(dimod.BINARY, inplace=False)
-        left, right = bipartition(binary)
         linear, (rows, cols, biases), _, labels = binary.to_numpy_vectors(return_labels=True)
-        position = {v: i for i, v in enumerate(labels)}
-        left_at = np.array([position[v] for v in left], dtype=np.intp)
-        right_at = np.array([position[v] for v in right], dtype=np.intp)
-        on_left = np.zeros(len(labels), dtype=bool)
-        on_left[left_at] = True
+        on_left = left_side(len(labels), rows, cols)
+        left_at, right_at = np.flatnonzero(on_left), np.flatnonzero(~on_left)
+        left, right = [labels[i] for i in left_at], [labels[i] for i in right_at]
         slot = np.empty(len(labels), dtype=np.intp)  # row of a left variable, column of a right one
         slot[left_at] = np.arange(len(left_at))
         slot[right_at] = np.arange(len(right_at))

@@ -72,8 +72,10 @@ class DimodSamplerBackend(Backend):
 
     def __repr__(self) -> str:
         options = ", ".join(f"{k}={v!r}" for k, v in self.sample_kwargs.items())
-        # Ocean samplers' default reprs hold memory addresses, which would make resuming fail
-        sampler = repr(self.sampler) if isinstance(self.sampler, ThreadedReadsComposite) else f"{type(self.sampler).__name__}()"
+        # the sampler's own repr if its class has one; object's default holds a memory address,
+        # which would make a resumed run's settings differ (Ocean's samplers have no repr)
+        has_repr = type(self.sampler).__repr__ is not object.__repr__
+        sampler = repr(self.sampler) if has_repr else f"{type(self.sampler).__name__}()"
         return f"{type(self).__name__}({sampler}{', ' if options else ''}{options})"
 
 
@@ -118,12 +120,12 @@ class SimulatedAnnealing(DimodSamplerBackend):
     ) -> None:
         if not beta > 0:
             raise ValueError(f"beta must be > 0, got {beta!r}")
-        self.num_threads = check_positive_int(num_threads, "num_threads")
+        num_threads = check_positive_int(num_threads, "num_threads")
         if beta_range is not None and (len(beta_range) != 2 or not 0 < beta_range[0] <= beta_range[1]):
             raise ValueError(f"beta_range must be (hot, cold) with 0 < hot <= cold, got {beta_range!r}")
         sampler = SimulatedAnnealingSampler()
         super().__init__(
-            sampler if self.num_threads == 1 else ThreadedReadsComposite(sampler, self.num_threads),
+            sampler if num_threads == 1 else ThreadedReadsComposite(sampler, num_threads),
             num_reads=check_positive_int(num_reads, "num_reads"),
             num_sweeps=check_positive_int(num_sweeps, "num_sweeps"),
             beta_schedule_type=beta_schedule_type,
