@@ -1,3 +1,5 @@
+import itertools
+
 import numpy as np
 import pytest
 from dwave.samplers import TreeDecompositionSampler
@@ -71,3 +73,22 @@ def test_reconstruction_metrics_of_a_model_that_copies_its_input(rng):
     # v' = 1 whatever the input: exactly the on-bits are right
     assert metrics.reconstruction_accuracy(always_on, data, rng) == pytest.approx(data.mean(), abs=1e-12)
     assert metrics.reconstruction_error(always_on, data, rng) == pytest.approx(1 - data.mean(), abs=1e-9)
+
+
+def test_reconstruction_accuracy_in_blocks_matches_its_exact_expectation(monkeypatch, rng):
+    noise = random_rbm(6, 4, seed=1, scale=0.5)  # a noisy copier of the first four bits: accuracy far from 1/2
+    rbm = RBM.from_arrays(3 * np.eye(6, 4) + noise.W, noise.visible_bias - 1.5, noise.hidden_bias - 1.5)
+    data = (rng.random((30, 6)) < 0.5).astype(float)
+    tiled = np.repeat(data, 5, axis=0)
+    one_pass = np.mean(rbm.reconstruct(tiled, np.random.default_rng(7)) == tiled)
+    assert metrics.reconstruction_accuracy(rbm, data, np.random.default_rng(7)) == one_pass  # one block: same draws
+    # exact E[accuracy]: sum over the 16 hidden states of p(h | v) P(v'_i = v_i | h)
+    hidden = np.array(list(itertools.product([0, 1], repeat=4)), dtype=float)
+    p_h = np.prod(np.where(hidden[None], rbm.hidden_probs(data)[:, None], 1 - rbm.hidden_probs(data)[:, None]), axis=2)
+    p_v = rbm.visible_probs(hidden)  # (16, 6)
+    agree = data[:, None] * p_v[None] + (1 - data[:, None]) * (1 - p_v[None])  # (30, 16, 6)
+    expected = np.mean(np.einsum("nk,nki->ni", p_h, agree))
+    monkeypatch.setattr(metrics, "RECONSTRUCTION_BLOCK_ROWS", 12)  # 2 examples per block: 15 blocks
+    estimates = [metrics.reconstruction_accuracy(rbm, data, np.random.default_rng(seed)) for seed in range(200)]
+    assert np.mean(estimates) == pytest.approx(expected, abs=0.004)
+    assert 0.55 < expected < 0.95
