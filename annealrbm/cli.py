@@ -100,30 +100,40 @@ def _cmd_backends(args: argparse.Namespace) -> int:
     return 0
 
 
-def _training_data(args: argparse.Namespace) -> tuple[np.ndarray, str]:
+def _training_data(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """(training data, held-out data or None, where they came from) for `train`."""
+    if args.dataset in datasets.SPLIT_NAMES:  # digits and mnist come with a held-out split
+        if args.data_key:
+            raise UsageError(f"--data-key is for your own .npz (--data PATH without --dataset), not --dataset {args.dataset}")
+        train, held_out = datasets.load_splits(args.dataset, args.data)
+        return train, held_out, args.dataset
     if args.data:
-        return datasets.load_file(args.data, args.data_key), str(args.data)
+        if args.dataset is not None:
+            raise UsageError(f"--data PATH trains on your own file: leave out --dataset {args.dataset} "
+                             "(or pass --dataset mnist --data PATH for a binarized MNIST file)")
+        return datasets.load_file(args.data, args.data_key), None, str(args.data)
     if args.data_key:
         raise UsageError("--data-key needs --data PATH")
-    return datasets.load(args.dataset), args.dataset
+    name = args.dataset or "patterns20"
+    return datasets.load(name), None, name
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    data, source = _training_data(args)
+    data, held_out, source = _training_data(args)
     if args.resume and not args.checkpoint:
         raise UsageError("--resume needs --checkpoint DIR (the directory the interrupted run wrote)")
     if args.backend == "qpu" and not args.checkpoint:  # QPU time is paid for: keep every epoch by default
         args.checkpoint = DEFAULT_QPU_CHECKPOINTS
         print(f"checkpoints go to {DEFAULT_QPU_CHECKPOINTS}/ (pass --checkpoint DIR to choose)")
-    rbm = RBM(data.shape[1], args.hidden, seed=args.seed)
+    rbm = RBM(data.shape[1], args.hidden, seed=args.seed, dtype=args.dtype)
     options = {**_qpu_options(args.backend, args), **_parse_backend_options(args.backend_option)}
     report_every = max(1, args.epochs // 10)
 
     def report(record: dict, trainer: Trainer) -> None:
         if record["epoch"] % report_every == 0 or record["epoch"] == args.epochs:
-            nll = -record.get("log_likelihood", np.nan)
+            nll = f"  nll {-record['log_likelihood']:8.4f}" if "log_likelihood" in record else ""  # exact only
             print(
-                f"epoch {record['epoch']:>5}  nll {nll:8.4f}  recon_err {record['reconstruction_error']:.4f}"
+                f"epoch {record['epoch']:>5}{nll}  recon_err {record['reconstruction_error']:.4f}"
                 f"  {record['seconds']:.3f}s (sampler {record['sampler_seconds']:.3f}s)",
                 flush=True,
             )
@@ -135,12 +145,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         learning_rate=args.learning_rate,
         batch_size=args.batch_size,
+        optimizer=args.optimizer,
+        momentum=args.momentum,
+        weight_decay=args.weight_decay,
         backend_options=options,
         callbacks=[report],
         checkpoint_dir=args.checkpoint,
         checkpoint_every=args.checkpoint_every,
     )
-    print(f"training {rbm} on {source} ({len(data)} examples) with {trainer.backend!r}", flush=True)
+    print(f"training {rbm} on {source} ({len(data)} examples) with {trainer.backend!r}, {args.dtype}", flush=True)
     if args.resume:
         print(f"resuming from the newest checkpoint in {args.checkpoint}", flush=True)
     start = time.perf_counter()
@@ -161,8 +174,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
             f"exact NLL {-metrics.log_likelihood(rbm, data, log_z):.4f} nats "
             f"(optimum {experiments.optimal_nll(data):.4f}), KL(data||model) {metrics.kl_divergence(rbm, data, log_z):.4f}"
         )
+        if held_out is not None:
+            print(f"held-out exact NLL {-metrics.log_likelihood(rbm, held_out, log_z):.4f} nats ({len(held_out)} examples)")
     accuracy = metrics.reconstruction_accuracy(rbm, data, np.random.default_rng(args.seed))
     print(f"reconstruction accuracy {accuracy:.1%}")
+    if held_out is not None:
+        accuracy = metrics.reconstruction_accuracy(rbm, held_out, np.random.default_rng(args.seed))
+        print(f"held-out reconstruction accuracy {accuracy:.1%}")
     return 0
 
 
@@ -247,6 +265,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         backends.describe(name)  # unknown names fail before any training starts
     if args.seeds < 1:
         raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
+    if args.data and args.dataset != "mnist":
+        raise UsageError(f"--data is the MNIST file for --dataset mnist; --dataset {args.dataset} does not read it")
     train, test = datasets.load_splits(args.dataset, args.data)
     hyper = {key: value for key, value in (
         ("learning_rate", args.learning_rate), ("batch_size", args.batch_size), ("optimizer", args.optimizer),
@@ -255,7 +275,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     every = args.evaluate_every or (1 if exact else args.epochs)
     defaults = {name: {**experiments.EXPERIMENT_BACKEND_OPTIONS.get(name, {}), **_qpu_options(name, args)} for name in names}
     print(f"compare on {args.dataset}: {len(train)} train / {len(test)} held-out examples, RBM {train.shape[1]}x{args.hidden}, "
-          f"{args.epochs} epochs, seeds 0..{args.seeds - 1}, backends {', '.join(names)}; log-likelihood "
+          f"{args.dtype}, {args.epochs} epochs, seeds 0..{args.seeds - 1}, backends {', '.join(names)}; log-likelihood "
           f"{'exact' if exact else 'by AIS'} every {every} epoch(s); {args.jobs} job(s)"
           + (f" on {args.scheduler}" if args.scheduler else ""), flush=True)
     start = time.perf_counter()
@@ -263,7 +283,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         train, test, names, range(args.seeds), args.epochs, args.hidden, hyperparameters=hyper,
         per_backend=_parse_per_backend(args.backend_option, names), default_backend_options=defaults,
         evaluate_every=every, ais_options={"num_chains": args.ais_chains, "num_betas": args.ais_betas},
-        jobs=args.jobs, scheduler=args.scheduler,
+        jobs=args.jobs, scheduler=args.scheduler, dtype=args.dtype,
     )
     paths = compare.write_outputs(results, Path(args.out), args.dataset, args.target)
     print(Path(paths["summary"]).read_text())
@@ -291,6 +311,17 @@ def _cmd_qpu_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_model_options(parser: argparse.ArgumentParser, defaults: bool = True) -> None:
+    """--optimizer, --momentum, --weight-decay and --dtype, shared by train and compare
+    (compare leaves unset ones to the trainer's defaults and per-backend settings)."""
+    parser.add_argument("--optimizer", choices=("adam", "sgd"), default="adam" if defaults else None)
+    parser.add_argument("--momentum", type=float, default=0.9 if defaults else None,
+                        help="Adam's beta1 or SGD's momentum (default 0.9)")
+    parser.add_argument("--weight-decay", type=float, default=0.0 if defaults else None, help="L2 on W (default 0)")
+    parser.add_argument("--dtype", choices=("float64", "float32"), default="float64",
+                        help="arithmetic of the model and the Gibbs backends: float32 about halves a large model's epoch")
+
+
 def _add_connection_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("D-Wave connection (default: DWAVE_API_* variables, then dwave.conf)")
     group.add_argument("--solver", help="solver name or feature filter")
@@ -316,8 +347,9 @@ def build_parser() -> argparse.ArgumentParser:
     listing.set_defaults(run=_cmd_backends)
 
     train = commands.add_parser("train", help="train an RBM on a dataset")
-    train.add_argument("--dataset", default="patterns20", help="patterns20 or bars-and-stripes-N")
-    train.add_argument("--data", metavar="PATH", help="train on your own 0/1 data (.npy or .npz) instead of --dataset")
+    train.add_argument("--dataset", help="patterns20 (default), bars-and-stripes-N, digits or mnist (with --data PATH)")
+    train.add_argument("--data", metavar="PATH", help="train on your own 0/1 data (.npy or .npz) instead of --dataset; "
+                       "with --dataset mnist, the binarized MNIST file (.npz or .amat)")
     train.add_argument("--data-key", metavar="KEY", help="the array to use in an .npz with several")
     train.add_argument("--backend", default="sa", help="sampler backend (see `annealrbm backends`)")
     train.add_argument("--hidden", type=int, default=8, help="number of hidden units")
@@ -325,6 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--learning-rate", type=float, default=None, help="constant learning rate (default: schedule)")
     train.add_argument("--batch-size", type=int, default=100)
+    _add_model_options(train)
     train.add_argument(
         "-o", "--backend-option", action="append", default=[], metavar="KEY=VALUE",
         help="backend option, repeatable, e.g. -o num_reads=500 -o num_sweeps=200",
@@ -372,9 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
     comparison.add_argument("--hidden", type=int, default=8)
     comparison.add_argument("--learning-rate", type=float)
     comparison.add_argument("--batch-size", type=int)
-    comparison.add_argument("--optimizer", choices=("adam", "sgd"))
-    comparison.add_argument("--momentum", type=float)
-    comparison.add_argument("--weight-decay", type=float)
+    _add_model_options(comparison, defaults=False)
     comparison.add_argument("-o", "--backend-option", action="append", default=[], metavar="BACKEND:KEY=VALUE",
                             help="per-backend backend option or hyperparameter, e.g. -o sa:num_reads=200 -o cd:learning_rate=0.05")
     comparison.add_argument("--evaluate-every", type=int, help="epochs between log-likelihood evaluations (default: every epoch when exact, else the last only)")

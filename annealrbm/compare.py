@@ -40,6 +40,7 @@ class RunSpec:
     backend_options: dict[str, Any] = field(default_factory=dict)
     evaluate_every: int = 1
     ais_options: dict[str, Any] = field(default_factory=dict)
+    dtype: str = "float64"
 
 
 @dataclass
@@ -68,7 +69,7 @@ def _log_likelihoods(rbm: RBM, train: np.ndarray, test: np.ndarray, seed: int, a
 
 def run_one(spec: RunSpec, train: np.ndarray, test: np.ndarray) -> RunResult:
     """Train one backend from the seed's initial model; evaluate at the chosen epochs."""
-    rbm = RBM(train.shape[1], spec.n_hidden, seed=spec.seed)
+    rbm = RBM(train.shape[1], spec.n_hidden, seed=spec.seed, dtype=spec.dtype)
     rows: list[dict[str, Any]] = []
     totals = {"wall_seconds": 0.0, "sampler_seconds": 0.0, "qpu_access_seconds": 0.0}
     evaluation_rng = np.random.default_rng(spec.seed)
@@ -113,6 +114,7 @@ def run_comparison(
     ais_options: dict[str, Any] | None = None,
     jobs: int = 1,
     scheduler: str | None = None,
+    dtype: str = "float64",
 ) -> list[RunResult]:
     """Run every (backend, seed) pair; serially, on `jobs` processes, or on a Dask scheduler."""
     from joblib import Parallel, delayed, parallel_config
@@ -123,7 +125,7 @@ def run_comparison(
         options = {**(default_backend_options or {}).get(backend, {}), **option_overrides}
         for seed in seeds:
             specs.append(RunSpec(backend, int(seed), epochs, n_hidden, {**(hyperparameters or {}), **trainer_overrides},
-                                 options, evaluate_every, dict(ais_options or {})))
+                                 options, evaluate_every, dict(ais_options or {}), dtype))
     tasks = (delayed(run_one)(spec, train, test) for spec in specs)
     if scheduler:
         from dask.distributed import Client

@@ -161,8 +161,8 @@ def load(name: str) -> np.ndarray:
     match = re.fullmatch(r"(?:bars-and-stripes-|bas)(\d+)", name)
     if match:
         return bars_and_stripes(int(match.group(1)))
-    if name in ("digits", "mnist"):
-        raise ValueError(f"dataset {name!r} has train and test splits: use load_splits({name!r}, ...)")
+    if name in SPLIT_NAMES:
+        raise ValueError(f"dataset {name!r} has train and held-out splits: use load_splits({name!r}, ...)")
     raise ValueError(
         f"unknown dataset {name!r}; choose patterns20, bars-and-stripes-N (e.g. bars-and-stripes-3), "
         "digits or mnist (with --data PATH)"
@@ -170,3 +170,4 @@ def load(name: str) -> np.ndarray:
 
 
 NAMES = ("patterns20", "bars-and-stripes-N", "digits", "mnist")
+SPLIT_NAMES = ("digits", "mnist")  # the datasets that come with a held-out split

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from annealrbm import RBM, backends, datasets, metrics
+from annealrbm import RBM, Trainer, backends, datasets, metrics
 from annealrbm.cli import main
 
 
@@ -127,6 +127,13 @@ def test_bad_files_and_values_print_one_line_and_exit_2(tmp_path, capsys):
         (["train", "--resume"], "--resume needs --checkpoint DIR"),
         (["train", "--checkpoint", "nothing-here", "--resume"], "no checkpoint to resume from"),
         (["train", "--epochs", "many"], "invalid int value: 'many'"),
+        (["train", "--dataset", "mnist"], "dataset mnist needs --data PATH"),
+        (["train", "--dataset", "bars-and-stripes-2", "--data", "twos.npy"], "leave out --dataset bars-and-stripes-2"),
+        (["train", "--dataset", "digits", "--data-key", "x"], "--data-key is for your own .npz"),
+        (["train", "--dtype", "float16"], "invalid choice: 'float16'"),
+        (["train", "--optimizer", "rmsprop"], "invalid choice: 'rmsprop'"),
+        (["train", "--momentum", "1"], "momentum must be in [0, 1)"),
+        (["compare", "--data", "twos.npy"], "--data is the MNIST file for --dataset mnist"),
         (["evaluate", "--model", "model.npz", "--data", "wide.npy"], "has 21 columns but the model"),
         (["evaluate", "--model", "broken.npz", "--data", "wide.npy"], "not a valid RBM model file"),
         (["evaluate", "--model", "wide.npy"], "required: --data"),
@@ -157,3 +164,35 @@ def test_train_on_a_user_file_then_evaluate_it(tmp_path, capsys):
     ll = float(re.search(r"log-likelihood (-[\d.]+) nats per example \(exact log Z\)", out).group(1))
     assert ll == pytest.approx(-nll, abs=1e-4) and nll < 9 * np.log(2) - 0.5  # learned: below uniform
     assert "reconstruction accuracy" in out
+
+
+def test_train_options_reach_the_model_and_trainer(tmp_path, capsys, monkeypatch):
+    seen = {}
+    original_fit = Trainer.fit
+
+    def recording_fit(self, data, resume=False):
+        seen.update(dtype=self.rbm.dtype, optimizer=type(self.optimizer).__name__, data=data)
+        seen.update(momentum=getattr(self.optimizer, "momentum", None), weight_decay=self.optimizer.weight_decay)
+        return original_fit(self, data, resume)
+
+    monkeypatch.setattr(Trainer, "fit", recording_fit)
+    path = tmp_path / "digits.npz"
+    assert main(["train", "--dataset", "digits", "--backend", "cd", "--hidden", "12", "--epochs", "2", "--dtype", "float32",
+                 "--optimizer", "sgd", "--momentum", "0.5", "--weight-decay", "0.001", "--save", str(path)]) == 0
+    out = capsys.readouterr().out
+    train, held_out = datasets.load_splits("digits")
+    assert seen["dtype"] == np.float32 and seen["optimizer"] == "MomentumSGD"
+    assert seen["momentum"] == 0.5 and seen["weight_decay"] == 0.001
+    assert np.array_equal(seen["data"], train)  # the training split only
+    rbm = RBM.load(path)
+    assert rbm.W.dtype == np.float32
+    log_z = metrics.log_partition_function(rbm)
+    held_out_nll = -metrics.log_likelihood(rbm, held_out, log_z)
+    assert f"held-out exact NLL {held_out_nll:.4f} nats ({len(held_out)} examples)" in out
+    assert "held-out reconstruction accuracy" in out and " nll " in out  # exact per-epoch NLL: 12 hidden units
+
+
+def test_train_without_an_exact_likelihood_leaves_the_column_out(capsys):
+    assert main(["train", "--dataset", "digits", "--backend", "cd", "--hidden", "24", "--epochs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "recon_err" in out and "nll" not in out.lower() and "nan" not in out

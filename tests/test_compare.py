@@ -49,6 +49,17 @@ def test_parallel_runs_equal_serial_runs():
         np.testing.assert_array_equal(a.W, b.W)
 
 
+def test_float32_runs_equal_a_float32_trainer_from_the_same_seed():
+    train = datasets.bars_and_stripes(3)
+    [run32] = compare.run_comparison(train, train, ["cd"], [2], 3, 5, dtype="float32")
+    [run64] = compare.run_comparison(train, train, ["cd"], [2], 3, 5)
+    assert run32.W.dtype == np.float32 and run64.W.dtype == np.float64
+    by_hand = RBM(9, 5, seed=2, dtype="float32")
+    Trainer(by_hand, backend="cd", epochs=3, seed=2, progress=False, evaluate=False).fit(train)
+    np.testing.assert_array_equal(run32.W, by_hand.W)
+    np.testing.assert_array_equal(run32.hidden_bias, by_hand.hidden_bias)
+
+
 def test_runs_on_a_dask_cluster_equal_serial_runs():
     distributed = pytest.importorskip("dask.distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
