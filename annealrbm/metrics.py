@@ -15,7 +15,7 @@ from scipy.special import expit, logsumexp
 
 from .ais import ais_log_partition_function  # noqa: F401  (part of the metrics API)
 from .model import RBM, softplus
-from .validation import check_binary_states, check_positive_int
+from .validation import binary_states_uint8, check_binary_states, check_positive_int
 
 MAX_ENUMERATED_UNITS = 26
 _CHUNK_ELEMENTS = 1 << 21
@@ -130,6 +130,8 @@ def reconstruction_error(rbm: RBM, data, rng: np.random.Generator, max_examples:
     Over the first `max_examples` rows (a per-epoch monitor on 50,000 MNIST images would
     otherwise cost as much as the training epoch itself).
     """
+    if isinstance(data, np.ndarray) and data.ndim == 2:  # slice before the float64 check: it copies
+        data = data[:max_examples]
     data = check_binary_states(data, rbm.n_visible, "data")[:max_examples]
     reconstruction = rbm.visible_probs(rbm.sample_hidden(data, rng))
     return float(np.mean((data - reconstruction) ** 2))
@@ -147,7 +149,7 @@ def reconstruction_accuracy(
     large data (50,000 MNIST images x 5 in one piece needed several GB); data that fits in one
     block draws exactly the random numbers a single pass would.
     """
-    data = check_binary_states(data, rbm.n_visible, "data")
+    data = binary_states_uint8(data, rbm.n_visible, "data")  # one byte per unit until a block is reconstructed
     repeats = check_positive_int(num_reconstructions, "num_reconstructions")
     examples_per_block = max(1, RECONSTRUCTION_BLOCK_ROWS // repeats)
     equal_bits = 0
