@@ -105,6 +105,8 @@ def _training_data(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray | N
     if args.dataset in datasets.SPLIT_NAMES:  # digits and mnist come with a held-out split
         if args.data_key:
             raise UsageError(f"--data-key is for your own .npz (--data PATH without --dataset), not --dataset {args.dataset}")
+        if args.data and args.dataset != "mnist":
+            raise UsageError(f"--dataset {args.dataset} is built in and reads no file: leave out --data")
         train, held_out = datasets.load_splits(args.dataset, args.data)
         return train, held_out, args.dataset
     if args.data:

@@ -130,6 +130,7 @@ def test_bad_files_and_values_print_one_line_and_exit_2(tmp_path, capsys):
         (["train", "--dataset", "mnist"], "dataset mnist needs --data PATH"),
         (["train", "--dataset", "bars-and-stripes-2", "--data", "twos.npy"], "leave out --dataset bars-and-stripes-2"),
         (["train", "--dataset", "digits", "--data-key", "x"], "--data-key is for your own .npz"),
+        (["train", "--dataset", "digits", "--data", "twos.npy"], "--dataset digits is built in and reads no file"),
         (["train", "--dtype", "float16"], "invalid choice: 'float16'"),
         (["train", "--optimizer", "rmsprop"], "invalid choice: 'rmsprop'"),
         (["train", "--momentum", "1"], "momentum must be in [0, 1)"),
