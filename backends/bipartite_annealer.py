@@ -217,6 +217,11 @@ class BipartiteAnnealing(Backend):
     def reset(self) -> None:
         self.chains = None
 
+    def __repr__(self) -> str:  # every setting: a checkpoint's config compares it on resume
+        return (f"BipartiteAnnealing(num_reads={self.num_reads}, num_sweeps={self.num_sweeps}, beta={self.beta}, "
+                f"beta_range={self.beta_range!r}, beta_schedule_type={self.beta_schedule_type!r}, "
+                f"persistent={self.persistent}, persistent_sweeps={self.persistent_sweeps})")
+
     def sample(self, rbm: RBM, batch: np.ndarray, rng: np.random.Generator) -> NegativeSamples:
         start = time.perf_counter()
         continuing = self.persistent and self.chains is not None and self.chains.shape[1] == rbm.n_visible
@@ -228,7 +233,8 @@ class BipartiteAnnealing(Backend):
             betas = make_beta_schedule(self.beta_range or (hot, self.beta), self.num_sweeps, self.beta_schedule_type)
             initial = (rng.random((self.num_reads, rbm.n_visible)) < 0.5).astype(np.float64)
         visible, hidden = anneal_parallel(-rbm.visible_bias, -rbm.hidden_bias, -rbm.W, betas, initial, rng)
-        visible, hidden = visible.astype(np.float64), hidden.astype(np.float64)
+        # in the model's dtype, so a float32 model's gradient stays float32 as with cd and pcd
+        visible, hidden = visible.astype(rbm.dtype), hidden.astype(rbm.dtype)
         if self.persistent:
             self.chains = visible
         info = {"seconds": time.perf_counter() - start, "num_samples": len(visible), "sweeps": len(betas)}

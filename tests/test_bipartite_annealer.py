@@ -87,3 +87,30 @@ def test_backend_learns_patterns20_and_persistent_mode_continues_chains():
     second = backend.sample(rbm, data, np.random.default_rng(1))
     assert first.info["sweeps"] == 200 and second.info["sweeps"] == 3
     np.testing.assert_array_equal(backend.chains, second.visible)
+
+
+def test_backend_settings_are_in_its_repr_so_a_resume_with_others_is_refused(tmp_path):
+    data = datasets.patterns20()
+
+    def trainer(**options):
+        return Trainer(RBM(20, 8, seed=0), backend="bipartite-sa", epochs=2, seed=0, progress=False,
+                       checkpoint_dir=tmp_path, backend_options={"num_reads": 20, **options})
+
+    trainer(num_sweeps=5).fit(data)
+    assert "num_sweeps=5" in repr(trainer(num_sweeps=5).backend)
+    with pytest.raises(ValueError, match=r"\(backend differ\)"):
+        trainer(num_sweeps=6).fit(data, resume=True)
+    with pytest.raises(ValueError, match=r"\(backend differ\)"):
+        trainer(num_sweeps=5, persistent=True).fit(data, resume=True)
+
+
+def test_a_float32_model_gets_float32_samples_and_the_same_states_as_float64():
+    data = datasets.patterns20()
+    rbm64 = random_rbm(20, 8, seed=3)
+    rbm32 = rbm64.astype(np.float32)
+    samples32 = make("bipartite-sa", num_reads=30, num_sweeps=20).sample(rbm32, data, np.random.default_rng(5))
+    samples64 = make("bipartite-sa", num_reads=30, num_sweeps=20).sample(rbm64, data, np.random.default_rng(5))
+    assert samples32.visible.dtype == np.float32 and samples32.hidden.dtype == np.float32
+    assert samples64.visible.dtype == np.float64
+    # the annealer computes in float32 either way; float64 parameters round to the same float32 ones
+    np.testing.assert_array_equal(samples32.visible, samples64.visible)
