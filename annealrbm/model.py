@@ -220,8 +220,10 @@ class RBM:
         return bqm_mapping.rbm_to_bqm(self.W, self.visible_bias, self.hidden_bias, beta)
 
     def states_from_sampleset(self, sampleset: dimod.SampleSet) -> tuple[np.ndarray, np.ndarray]:
-        """The (visible, hidden) arrays of a SampleSet over this RBM's BQM labels."""
-        return bqm_mapping.sampleset_to_states(sampleset, self.n_visible, self.n_hidden)
+        """The (visible, hidden) arrays of a SampleSet over this RBM's BQM labels, in the model's
+        dtype (so a float32 model's negative phase and gradient stay float32)."""
+        visible, hidden = bqm_mapping.sampleset_to_states(sampleset, self.n_visible, self.n_hidden)
+        return visible.astype(self.dtype, copy=False), hidden.astype(self.dtype, copy=False)
 
     # --- files -------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> Path:

@@ -40,6 +40,9 @@ def test_sampleset_round_trip_including_spin_and_occurrences():
     spin = dimod.SampleSet.from_samples((2 * states - 1, range(7)), dimod.SPIN, energy=[0, 0])
     visible, hidden = sampleset_to_states(spin, 4, 3)
     np.testing.assert_array_equal(np.hstack([visible, hidden]), states)
+    visible, hidden = rbm.astype(np.float32).states_from_sampleset(binary)  # in the model's dtype
+    assert visible.dtype == hidden.dtype == np.float32 and rbm.states_from_sampleset(binary)[0].dtype == np.float64
+    np.testing.assert_array_equal(visible, states[[0, 0, 1], :4])
 
 
 def test_sampleset_with_other_labels_is_rejected():
