@@ -13,7 +13,8 @@ scikit-learn's algorithm (chains kept as the hidden states drawn at the end of t
 update): five. A second share puts the same FLOPs at the machine's peak float32 rate (a
 2048x2048 product), which the update's thinner products do not reach. Two framework-free
 numpy CD-1 loops run beside them: the straightforward one and a lean one with every array
-preallocated, whose time per step is printed.
+preallocated, whose time per step is printed; when PyTorch is installed, the lean loop in
+PyTorch too (not a dependency: pip install torch, CPU build).
 --likelihood trains scikit-learn's PCD-1 and annealrbm's CD-1 and PCD-1 (float32; plain SGD at
 0.1 as scikit-learn does, and Adam at 1e-3; PCD-1 also with persist=hidden) for EPOCHS epochs
 on the same examples and prints the validation log-likelihood of each by the same AIS; the
@@ -23,6 +24,7 @@ straightforward numpy CD-1 is trained too, as an independent peer for annealrbm'
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import platform
 import time
@@ -203,6 +205,37 @@ def lean_numpy_cd_seconds(data: np.ndarray, breakdown: dict[str, float] | None =
     return seconds
 
 
+def lean_torch_cd_seconds(data: np.ndarray) -> float:
+    """The lean CD-1 epoch in PyTorch (CPU), when it is installed: does another library's
+    threading of the element-wise steps beat numpy's? Same loop, same shapes, float32."""
+    import torch
+
+    generator = torch.Generator().manual_seed(0)
+    data = torch.from_numpy(np.ascontiguousarray(data, dtype=np.uint8))
+    B, rate = 100, 0.1
+    W = 0.01 * torch.randn(784, 500, generator=generator)
+    a, b = torch.zeros(784), torch.zeros(500)
+    visible, hidden = torch.empty(2 * B, 784), torch.empty(2 * B, 500)
+    v, v2, p, p2 = visible[:B], visible[B:], hidden[:B], hidden[B:]
+    h, q, gradient = torch.empty(B, 500), torch.empty(B, 784), torch.empty(784, 500)
+    signs = torch.cat([torch.ones(B), -torch.ones(B)])
+    start = time.perf_counter()
+    shuffled = data[torch.randperm(len(data), generator=generator)]
+    for first in range(0, len(data), B):
+        v.copy_(shuffled[first:first + B])
+        torch.addmm(b, v, W, out=p).sigmoid_()
+        torch.bernoulli(p, generator=generator, out=h)
+        torch.addmm(a, h, W.T, out=q).sigmoid_()
+        torch.bernoulli(q, generator=generator, out=v2)
+        torch.addmm(b, v2, W, out=p2).sigmoid_().neg_()
+        hidden.mul_(rate / B)
+        torch.mm(visible.T, hidden, out=gradient)
+        W.add_(gradient)
+        a.add_(signs @ visible, alpha=rate / B)
+        b.add_(hidden.sum(0))
+    return time.perf_counter() - start
+
+
 def train_annealrbm(backend: str, data: np.ndarray, epochs: int, optimizer: str, options: dict | None = None) -> RBM:
     trainer = make_trainer(backend, np.float32, epochs, optimizer, options)
     trainer.fit(data)
@@ -258,6 +291,8 @@ def main() -> None:
         "bare numpy CD-1 sgd": lambda: bare_numpy_cd(data)[0],
         "lean numpy CD-1 sgd": lambda: lean_numpy_cd_seconds(data, breakdown),
     }
+    if importlib.util.find_spec("torch") is not None:  # optional: not a dependency of annealrbm
+        contenders["lean torch CD-1 sgd"] = lambda: lean_torch_cd_seconds(data)
     for backend in ("cd", "pcd"):
         for dtype, optimizer in ((np.float64, "adam"), (np.float32, "adam"), (np.float32, "sgd")):
             label = f"{backend} {np.dtype(dtype).name} {optimizer}"
@@ -281,7 +316,8 @@ def main() -> None:
         shares = "" if name.startswith("sklearn") else (
             f"{best[f'floor {count}'] / seconds:>11.0%} {update_flops(batches, count - 2) / peak / seconds:>11.0%}")
         note = {"bare": "   (no framework, straightforward numpy)",
-                "lean": "   (no framework, every array preallocated)"}.get(name.split()[0], "")
+                "lean": f"   (no framework, every array preallocated{', PyTorch' if 'torch' in name else ''})"
+                }.get(name.split()[0], "")
         print(f"{name:<22} {seconds:>8.2f} {sk / seconds:>10.2f}x {sk32 / seconds:>14.2f}x {shares}{note}")
     for count in (5, 6):
         at_peak = update_flops(batches, count - 2) / peak
