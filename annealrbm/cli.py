@@ -145,11 +145,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         backend=args.backend,
         epochs=args.epochs,
         seed=args.seed,
-        learning_rate=args.learning_rate,
-        batch_size=args.batch_size,
-        optimizer=args.optimizer,
-        momentum=args.momentum,
-        weight_decay=args.weight_decay,
+        **_trainer_hyperparameters(args),
         backend_options=options,
         callbacks=[report],
         checkpoint_dir=args.checkpoint,
@@ -270,9 +266,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if args.data and args.dataset != "mnist":
         raise UsageError(f"--data is the MNIST file for --dataset mnist; --dataset {args.dataset} does not read it")
     train, test = datasets.load_splits(args.dataset, args.data)
-    hyper = {key: value for key, value in (
-        ("learning_rate", args.learning_rate), ("batch_size", args.batch_size), ("optimizer", args.optimizer),
-        ("momentum", args.momentum), ("weight_decay", args.weight_decay)) if value is not None}
+    hyper = _trainer_hyperparameters(args)
     exact = min(train.shape[1], args.hidden) <= 20
     every = args.evaluate_every or (1 if exact else args.epochs)
     defaults = {name: {**experiments.EXPERIMENT_BACKEND_OPTIONS.get(name, {}), **_qpu_options(name, args)} for name in names}
@@ -313,13 +307,19 @@ def _cmd_qpu_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_model_options(parser: argparse.ArgumentParser, defaults: bool = True) -> None:
-    """--optimizer, --momentum, --weight-decay and --dtype, shared by train and compare
-    (compare leaves unset ones to the trainer's defaults and per-backend settings)."""
-    parser.add_argument("--optimizer", choices=("adam", "sgd"), default="adam" if defaults else None)
-    parser.add_argument("--momentum", type=float, default=0.9 if defaults else None,
-                        help="Adam's beta1 or SGD's momentum (default 0.9)")
-    parser.add_argument("--weight-decay", type=float, default=0.0 if defaults else None, help="L2 on W (default 0)")
+def _trainer_hyperparameters(args: argparse.Namespace) -> dict[str, Any]:
+    """The Trainer hyperparameters given on the command line; the ones left out keep the
+    Trainer's defaults (and, in compare, per-backend settings)."""
+    given = {key: getattr(args, key) for key in ("learning_rate", "batch_size", "optimizer", "momentum", "weight_decay")}
+    return {key: value for key, value in given.items() if value is not None}
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    """--optimizer, --momentum, --weight-decay and --dtype, shared by train and compare; unset,
+    the first three keep the Trainer's defaults."""
+    parser.add_argument("--optimizer", choices=("adam", "sgd"), help="default adam")
+    parser.add_argument("--momentum", type=float, help="Adam's beta1 or SGD's momentum (default 0.9)")
+    parser.add_argument("--weight-decay", type=float, help="L2 on W (default 0)")
     parser.add_argument("--dtype", choices=("float64", "float32"), default="float64",
                         help="arithmetic of the model and the Gibbs backends: float32 about halves a large model's epoch")
 
@@ -407,7 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
     comparison.add_argument("--hidden", type=int, default=8)
     comparison.add_argument("--learning-rate", type=float)
     comparison.add_argument("--batch-size", type=int)
-    _add_model_options(comparison, defaults=False)
+    _add_model_options(comparison)
     comparison.add_argument("-o", "--backend-option", action="append", default=[], metavar="BACKEND:KEY=VALUE",
                             help="per-backend backend option or hyperparameter, e.g. -o sa:num_reads=200 -o cd:learning_rate=0.05")
     comparison.add_argument("--evaluate-every", type=int, help="epochs between log-likelihood evaluations (default: every epoch when exact, else the last only)")
