@@ -16,12 +16,14 @@ import dimod
 import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
+from scipy.special import logsumexp
 
-from annealrbm.model import RBM, sample_from_logits
+from annealrbm.model import RBM, sample_from_logits, softplus
 from annealrbm.validation import check_positive_int
 
 from .base import Backend, NegativeSamples
 from .dimod_backends import hot_beta
+from .importance import effective_sample_fraction, systematic_resample
 
 
 def make_beta_schedule(beta_range: Sequence[float], num_sweeps: int, schedule_type: str = "geometric") -> np.ndarray:
@@ -83,23 +85,120 @@ def _scaled_field(product: np.ndarray, bias: np.ndarray, scale) -> np.ndarray:
     return product
 
 
-def anneal_parallel(
-    left_bias, right_bias, coupling, betas, left_states, rng: np.random.Generator, workers: int | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """`anneal` with the reads split over threads (numpy releases the GIL), one stream each."""
+def _split_reads(run, num_reads: int, rng: np.random.Generator, workers: int | None, problem_size: int) -> list:
+    """Call `run(rows, rng)` on parts of the reads in threads (numpy releases the GIL), one
+    stream each; one call with `rng` itself when splitting does not pay."""
     workers = workers or os.cpu_count() or 1
-    reads = left_states.shape[0]
     # small problems: BLAS is not threaded, so split the reads; large ones: BLAS uses the cores
-    if workers == 1 or reads < 2 * workers or coupling.size >= 100_000:
-        return anneal(left_bias, right_bias, coupling, betas, left_states, rng)
-    parts = np.array_split(np.arange(reads), workers)
+    if workers == 1 or num_reads < 2 * workers or problem_size >= 100_000:
+        return [run(np.arange(num_reads), rng)]
+    parts = np.array_split(np.arange(num_reads), workers)
     # child streams seeded by draws from `rng` (not rng.spawn, whose counter lives outside the
     # generator's state): a generator restored from a checkpoint then gives the same streams
     streams = [np.random.default_rng(seed) for seed in rng.integers(2**63, size=workers)]
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(lambda job: anneal(left_bias, right_bias, coupling, betas, left_states[job[0]], job[1]),
-                                zip(parts, streams)))
+        return list(pool.map(run, parts, streams))
+
+
+def anneal_parallel(
+    left_bias, right_bias, coupling, betas, left_states, rng: np.random.Generator, workers: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """`anneal` with the reads split over threads, one stream each."""
+    results = _split_reads(lambda rows, stream: anneal(left_bias, right_bias, coupling, betas, left_states[rows], stream),
+                           len(left_states), rng, workers, coupling.size)
     return np.vstack([r[0] for r in results]), np.vstack([r[1] for r in results])
+
+
+def left_free_energy_increment(
+    left_states: np.ndarray, right_field: np.ndarray, left_bias: np.ndarray, beta_from: float, beta_to: float
+) -> np.ndarray:
+    """log of exp(-beta_to F(x)) / exp(-beta_from F(x)) per row, where exp(-beta F(x)) is the
+    marginal of exp(-beta E) over the right side: F_beta(x) = l.x - sum_j softplus(-beta (r_j +
+    (x C)_j)) / beta. `right_field` holds r + x C for each row. Computed in float64."""
+    field = right_field.astype(np.float64, copy=False)
+    return (-(beta_to - beta_from) * (left_states @ left_bias.astype(np.float64))
+            + softplus(-beta_to * field).sum(axis=1) - softplus(-beta_from * field).sum(axis=1))
+
+
+def population_anneal(
+    left_bias: np.ndarray,
+    right_bias: np.ndarray,
+    coupling: np.ndarray,
+    betas: np.ndarray,
+    num_reads: int,
+    rng: np.random.Generator,
+    ess_threshold: float = 0.5,
+    dtype=np.float32,
+) -> dict:
+    """Population annealing (Hukushima & Iba 2003; Machta 2010) of E = l.x + r.y + x^T C y.
+
+    The population starts as exact samples at beta = 0 (uniform states). At each step to the
+    next beta, every read's weight is multiplied by the exact ratio of the left marginals,
+    exp(-(beta' F_beta'(x) - beta F_beta(x))) (the right side summed out analytically); when
+    the effective sample size falls below `ess_threshold` x num_reads the population is
+    resampled in proportion to its weights; then one block-Gibbs sweep at the new beta. The
+    weights correct what the sweeps cannot: the relative mass of modes that stop exchanging
+    reads as beta grows, which a plain anneal freezes at the wrong values.
+
+    Returns the final left states, their log-weights (log Z estimate = logsumexp(w) - log n,
+    unbiased in Z) and the smallest effective sample fraction and number of resamplings.
+    """
+    scalar = np.dtype(dtype).type
+    coupling_t = np.ascontiguousarray(coupling.T, dtype=dtype)
+    coupling = np.ascontiguousarray(coupling, dtype=dtype)
+    left_bias, right_bias = left_bias.astype(dtype), right_bias.astype(dtype)
+    n_left, n_right = coupling.shape
+    x = (rng.random((num_reads, n_left)) < 0.5).astype(dtype)
+    # each read's absolute log-weight: exp of their mean estimates Z at the current beta
+    log_weights = np.full(num_reads, (n_left + n_right) * np.log(2.0))
+    smallest_ess, resamplings, previous = 1.0, 0, 0.0
+    for beta in np.asarray(betas, dtype=np.float64):
+        field = x @ coupling
+        field += right_bias
+        log_weights += left_free_energy_increment(x, field, left_bias, previous, beta)
+        ess = effective_sample_fraction(log_weights)
+        smallest_ess = min(smallest_ess, ess)
+        if ess < ess_threshold:
+            rows = systematic_resample(log_weights, rng)
+            x, field = x[rows], field[rows]
+            log_weights[:] = logsumexp(log_weights) - np.log(num_reads)
+            resamplings += 1
+        field *= scalar(-beta)
+        y = sample_from_logits(field, rng)
+        x = sample_from_logits(_scaled_field(y @ coupling_t, left_bias, scalar(-beta)), rng)
+        previous = beta
+    return {"left": x, "log_weights": log_weights, "smallest_ess": smallest_ess, "resamplings": resamplings}
+
+
+def population_anneal_parallel(
+    left_bias, right_bias, coupling, betas, num_reads: int, rng: np.random.Generator,
+    ess_threshold: float = 0.5, workers: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """`population_anneal` with the reads split over threads into independent populations, then
+    one resampling of all reads by their weights, so every returned state counts once, and
+    right states drawn given the left ones at the final beta.
+
+    Returns (left, right, info) with info 'log_partition_function' (the estimate of log Z at
+    the final beta, unbiased in Z), 'effective_sample_size' (of the final weights, as a
+    fraction of the reads), 'smallest_effective_sample_size' and 'resamplings'.
+    """
+    betas = np.asarray(betas, dtype=np.float64)
+    parts = _split_reads(lambda rows, stream: population_anneal(left_bias, right_bias, coupling, betas, len(rows), stream,
+                                                                ess_threshold),
+                         num_reads, rng, workers, coupling.size)
+    left = np.vstack([part["left"] for part in parts])
+    log_weights = np.concatenate([part["log_weights"] for part in parts])
+    info = {
+        "log_partition_function": float(logsumexp(log_weights) - np.log(num_reads)),
+        "effective_sample_size": effective_sample_fraction(log_weights),
+        "smallest_effective_sample_size": min(part["smallest_ess"] for part in parts),
+        "resamplings": int(sum(part["resamplings"] for part in parts)),
+    }
+    left = left[systematic_resample(log_weights, rng)]
+    final = betas[-1] if len(betas) else 0.0
+    field = left @ np.asarray(coupling, dtype=left.dtype)
+    right = sample_from_logits(_scaled_field(field, np.asarray(right_bias, dtype=left.dtype), -final), rng)
+    return left, right, info
 
 
 def bipartition(bqm: dimod.BinaryQuadraticModel) -> tuple[list, list]:
@@ -136,17 +235,26 @@ class BipartiteAnnealingSampler(dimod.Sampler):
     Takes SimulatedAnnealingSampler's parameter names: num_reads, num_sweeps, beta_range,
     beta_schedule_type ('geometric', 'linear', 'custom' with beta_schedule), seed,
     initial_states (a SampleSet or samples-like over the BQM's variables).
+
+    population_annealing: reweight and resample the reads between temperatures so that the
+    final states follow the Boltzmann distribution at the final beta also across modes that
+    stop exchanging reads on the way (`population_anneal`); the info then holds the log
+    partition function estimate and the effective sample size. None (default): on, unless
+    initial_states are given (an anneal continuing from given states cannot be reweighted).
+    ess_threshold: resample when the effective sample size drops below this fraction.
     """
 
     parameters = {"num_reads": [], "num_sweeps": [], "beta_range": [], "beta_schedule_type": ["schedule_types"],
-                  "beta_schedule": [], "seed": [], "initial_states": []}
+                  "beta_schedule": [], "seed": [], "initial_states": [], "population_annealing": [],
+                  "ess_threshold": []}
     properties = {"schedule_types": ["geometric", "linear", "custom"]}
 
     def sample(self, bqm: dimod.BinaryQuadraticModel, num_reads: int | None = None, num_sweeps: int = 1000,
                beta_range=None, beta_schedule_type: str = "geometric", beta_schedule=None, seed=None,
-               initial_states=None, **kwargs) -> dimod.SampleSet:
+               initial_states=None, population_annealing: bool | None = None, ess_threshold: float = 0.5,
+               **kwargs) -> dimod.SampleSet:
         binary = bqm.change_vartype(dimod.BINARY, inplace=False)
-        linear, (rows, cols, biases), _, labels = binary.to_numpy_vectors(return_labels=True)
+        linear, (rows, cols, biases), offset, labels = binary.to_numpy_vectors(return_labels=True)
         on_left = left_side(len(labels), rows, cols)
         left_at, right_at = np.flatnonzero(on_left), np.flatnonzero(~on_left)
         left, right = [labels[i] for i in left_at], [labels[i] for i in right_at]
@@ -158,6 +266,13 @@ class BipartiteAnnealingSampler(dimod.Sampler):
         np.add.at(coupling, (slot[np.where(first_left, rows, cols)], slot[np.where(first_left, cols, rows)]), biases)
         left_bias, right_bias = linear[left_at], linear[right_at]
         rng = np.random.default_rng(seed)
+        if population_annealing is None:
+            population_annealing = initial_states is None
+        if population_annealing and initial_states is not None:
+            raise ValueError("population annealing starts from exact samples at beta = 0 and cannot continue from "
+                             "initial_states: pass population_annealing=False to anneal from given states")
+        if not 0 <= ess_threshold <= 1:
+            raise ValueError(f"ess_threshold must be a fraction in [0, 1], got {ess_threshold!r}")
         if initial_states is not None:
             states = dimod.as_samples(initial_states)
             array, labels = states
@@ -170,7 +285,7 @@ class BipartiteAnnealingSampler(dimod.Sampler):
             start = np.resize(start, (num_reads, len(left)))
         else:
             num_reads = check_positive_int(num_reads or 1, "num_reads")
-            start = (rng.random((num_reads, len(left))) < 0.5).astype(float)
+            start = None
         if beta_schedule_type == "custom":
             if beta_schedule is None:
                 raise ValueError("beta_schedule_type 'custom' needs beta_schedule")
@@ -179,28 +294,45 @@ class BipartiteAnnealingSampler(dimod.Sampler):
             num_sweeps = check_positive_int(num_sweeps, "num_sweeps")
             betas = make_beta_schedule(beta_range or default_beta_range(left_bias, right_bias, coupling), num_sweeps,
                                   beta_schedule_type)
-        x, y = anneal_parallel(left_bias, right_bias, coupling, betas, start, rng)
+        info = {"beta_range": [float(betas[0]), float(betas[-1])], "beta_schedule_type": beta_schedule_type,
+                "population_annealing": bool(population_annealing)}
+        if population_annealing:
+            x, y, weights_info = population_anneal_parallel(left_bias, right_bias, coupling, betas, num_reads, rng,
+                                                            ess_threshold)
+            # the BQM's offset multiplies every weight by exp(-beta offset)
+            weights_info["log_partition_function"] -= float(betas[-1]) * float(offset)
+            info.update(weights_info)
+        else:
+            if start is None:
+                start = (rng.random((num_reads, len(left))) < 0.5).astype(float)
+            x, y = anneal_parallel(left_bias, right_bias, coupling, betas, start, rng)
         samples = np.hstack([x, y]).astype(np.int8)
         variables = left + right
         result = dimod.SampleSet.from_samples_bqm((samples, variables), binary)
-        result.info.update({"beta_range": [float(betas[0]), float(betas[-1])], "beta_schedule_type": beta_schedule_type})
+        result.info.update(info)
         return result.change_vartype(bqm.vartype, inplace=False) if bqm.vartype is dimod.SPIN else result
 
 
 class BipartiteAnnealing(Backend):
     """Backend: the vectorised bipartite annealer on the model's arrays (no BQM round trip).
 
-    Anneals from a hot beta to `beta` over `num_sweeps` block-Gibbs sweeps. With
-    `persistent=True`, every call after the first continues from the previous call's states
-    with `persistent_sweeps` sweeps at `beta` instead of annealing from hot again.
+    Anneals from a hot beta to `beta` over `num_sweeps` block-Gibbs sweeps, by default as
+    population annealing (`population_anneal`): the reads are reweighted by the exact ratio of
+    the visible marginals between temperatures and resampled when their effective sample size
+    drops below `ess_threshold`, so the samples follow the model at `beta` also across sharp
+    modes whose relative weights a plain anneal freezes early. `info` then carries the log
+    partition function estimate and the effective sample size. `population_annealing=False`
+    gives the plain anneal. With `persistent=True`, every call after the first continues from
+    the previous call's states with `persistent_sweeps` sweeps at `beta` instead.
     """
 
     name = "bipartite-sa"
-    description = "vectorised block-Gibbs annealer for bipartite BQMs (all reads at once, BLAS, both cores)"
+    description = "vectorised block-Gibbs population annealer for RBMs (all reads at once, BLAS, both cores)"
     checkpointed = ("chains",)
 
     def __init__(self, num_reads: int = 1000, num_sweeps: int = 200, beta: float = 1.0,
                  beta_range: tuple[float, float] | None = None, beta_schedule_type: str = "geometric",
+                 population_annealing: bool = True, ess_threshold: float = 0.5,
                  persistent: bool = False, persistent_sweeps: int = 10) -> None:
         if not beta > 0:
             raise ValueError(f"beta must be > 0, got {beta!r}")
@@ -210,6 +342,10 @@ class BipartiteAnnealing(Backend):
         self.beta_range = beta_range
         self.beta_schedule_type = beta_schedule_type
         make_beta_schedule((0.1, 1.0), 2, beta_schedule_type)  # reject unknown schedule types now
+        self.population_annealing = bool(population_annealing)
+        if not 0 <= ess_threshold <= 1:
+            raise ValueError(f"ess_threshold must be a fraction in [0, 1], got {ess_threshold!r}")
+        self.ess_threshold = float(ess_threshold)
         self.persistent = bool(persistent)
         self.persistent_sweeps = check_positive_int(persistent_sweeps, "persistent_sweeps")
         self.chains: np.ndarray | None = None
@@ -220,22 +356,28 @@ class BipartiteAnnealing(Backend):
     def __repr__(self) -> str:  # every setting: a checkpoint's config compares it on resume
         return (f"BipartiteAnnealing(num_reads={self.num_reads}, num_sweeps={self.num_sweeps}, beta={self.beta}, "
                 f"beta_range={self.beta_range!r}, beta_schedule_type={self.beta_schedule_type!r}, "
+                f"population_annealing={self.population_annealing}, ess_threshold={self.ess_threshold}, "
                 f"persistent={self.persistent}, persistent_sweeps={self.persistent_sweeps})")
 
     def sample(self, rbm: RBM, batch: np.ndarray, rng: np.random.Generator) -> NegativeSamples:
         start = time.perf_counter()
         continuing = self.persistent and self.chains is not None and self.chains.shape[1] == rbm.n_visible
+        info: dict = {}
         if continuing:
             betas = np.full(self.persistent_sweeps, self.beta)
-            initial = self.chains
+            visible, hidden = anneal_parallel(-rbm.visible_bias, -rbm.hidden_bias, -rbm.W, betas, self.chains, rng)
         else:
             hot = min(hot_beta(rbm), 0.1 * self.beta)
             betas = make_beta_schedule(self.beta_range or (hot, self.beta), self.num_sweeps, self.beta_schedule_type)
-            initial = (rng.random((self.num_reads, rbm.n_visible)) < 0.5).astype(np.float64)
-        visible, hidden = anneal_parallel(-rbm.visible_bias, -rbm.hidden_bias, -rbm.W, betas, initial, rng)
+            if self.population_annealing:
+                visible, hidden, info = population_anneal_parallel(
+                    -rbm.visible_bias, -rbm.hidden_bias, -rbm.W, betas, self.num_reads, rng, self.ess_threshold)
+            else:
+                initial = (rng.random((self.num_reads, rbm.n_visible)) < 0.5).astype(np.float64)
+                visible, hidden = anneal_parallel(-rbm.visible_bias, -rbm.hidden_bias, -rbm.W, betas, initial, rng)
         # in the model's dtype, so a float32 model's gradient stays float32 as with cd and pcd
         visible, hidden = visible.astype(rbm.dtype), hidden.astype(rbm.dtype)
         if self.persistent:
             self.chains = visible
-        info = {"seconds": time.perf_counter() - start, "num_samples": len(visible), "sweeps": len(betas)}
+        info.update({"seconds": time.perf_counter() - start, "num_samples": len(visible), "sweeps": len(betas)})
         return NegativeSamples(visible, hidden, info)
