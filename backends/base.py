@@ -21,7 +21,8 @@ class NegativeSamples:
     `info` always has 'seconds' (wall time spent sampling) and 'num_samples'; backends add
     what their sampler reports (e.g. 'sampler_info' for dimod samplers).
     `statistics`, when a backend can give them, are the exact model expectations; the trainer
-    then uses them instead of estimating from the samples.
+    then uses them instead of estimating from the samples. `weights`, when given, are the
+    samples' importance weights (summing to 1): expectations are weighted averages.
     """
 
     visible: np.ndarray
@@ -30,6 +31,7 @@ class NegativeSamples:
     statistics: Statistics | None = None
     hidden_probs: np.ndarray | None = None  # p(h | visible) when the backend computed it anyway
     data_hidden_probs: np.ndarray | None = None  # p(h | batch), likewise (CD starts its chains there)
+    weights: np.ndarray | None = None  # importance weights summing to 1; None: equal weights
 
 
 class Backend(ABC):
@@ -43,6 +45,13 @@ class Backend(ABC):
     description: ClassVar[str] = ""
     # attributes (arrays, numbers or None) carried between calls that a checkpoint must hold
     checkpointed: ClassVar[tuple[str, ...]] = ()
+    # whether `sample` starts its chains at the minibatch it is given (CD): it needs data
+    uses_batch: ClassVar[bool] = False
+
+    @property
+    def keeps_state(self) -> bool:
+        """Whether calls continue from the previous call's states (persistent chains)."""
+        return bool(getattr(self, "persistent", False))
 
     @abstractmethod
     def sample(self, rbm: RBM, batch: np.ndarray, rng: np.random.Generator) -> NegativeSamples:
