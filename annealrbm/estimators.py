@@ -5,6 +5,16 @@
 The positive phase uses the exact p(h | v) of each training example. The negative phase uses
 the sampled visible states with the exact p(h | v_sample) by default (Rao-Blackwellised:
 same expectation, lower variance than the raw hidden samples).
+
+Centring (Melchior, Fischer & Wiskott 2016, "How to center deep Boltzmann machines") writes
+the energy with offsets mu (visible) and lambda (hidden),
+E = -(v - mu).a' - (h - lambda).b' - (v - mu)^T W (h - lambda), takes the gradient step in
+those parameters and re-expresses it in the usual ones:
+
+    dW = <(v - mu)(h - lambda)^T>_data - <(v - mu)(h - lambda)^T>_model
+    da = <v>_data - <v>_model - dW lambda,     db = <h>_data - <h>_model - dW^T mu
+
+The model itself is unchanged; only the direction of the step is better conditioned.
 """
 from __future__ import annotations
 
@@ -23,7 +33,9 @@ class Statistics(NamedTuple):
     visible_hidden: np.ndarray
 
 
-def _statistics(visible: np.ndarray, hidden: np.ndarray) -> Statistics:
+def _statistics(visible: np.ndarray, hidden: np.ndarray, weights: np.ndarray | None = None) -> Statistics:
+    if weights is not None:
+        return Statistics(weights @ visible, weights @ hidden, (visible * weights[:, np.newaxis]).T @ hidden)
     visible_hidden = visible.T @ hidden
     visible_hidden /= visible.shape[0]
     return Statistics(visible.mean(axis=0), hidden.mean(axis=0), visible_hidden)
@@ -53,11 +65,11 @@ def negative_hidden(
 
 def negative_statistics(
     rbm: RBM, visible: np.ndarray, hidden: np.ndarray | None, rao_blackwell: bool = True,
-    hidden_probs: np.ndarray | None = None,
+    hidden_probs: np.ndarray | None = None, weights: np.ndarray | None = None,
 ) -> Statistics:
-    """Model statistics from samples; `rao_blackwell` replaces hidden samples by p(h | v)
-    (`hidden_probs`, when the backend already has it)."""
-    return _statistics(visible, negative_hidden(rbm, visible, hidden, rao_blackwell, hidden_probs))
+    """Model statistics from samples (weighted by `weights` when given); `rao_blackwell`
+    replaces hidden samples by p(h | v) (`hidden_probs`, when the backend already has it)."""
+    return _statistics(visible, negative_hidden(rbm, visible, hidden, rao_blackwell, hidden_probs), weights)
 
 
 class Gradient(NamedTuple):
@@ -72,6 +84,52 @@ def statistics_difference(positive: Statistics, negative: Statistics) -> Gradien
     """The gradient from statistics already averaged (e.g. exact model expectations)."""
     return Gradient(positive.visible_hidden - negative.visible_hidden, positive.visible - negative.visible,
                     positive.hidden - negative.hidden)
+
+
+class Centering:
+    """Offsets of the centred gradient: mu = the training data's mean (fixed), lambda = a moving
+    average of the positive phase's hidden means (`sliding` per update, as in Melchior et al.)."""
+
+    def __init__(self, data_mean: np.ndarray, n_hidden: int, sliding: float = 0.01) -> None:
+        if not 0 < sliding <= 1:
+            raise ValueError(f"the centring sliding factor must be in (0, 1], got {sliding!r}")
+        self.visible = np.asarray(data_mean, dtype=np.float64).copy()
+        self.hidden = np.full(n_hidden, 0.5)
+        self.sliding = float(sliding)
+
+    def update(self, data_hidden: np.ndarray) -> None:
+        """Move lambda towards this minibatch's mean of p(h | data)."""
+        self.hidden *= 1 - self.sliding
+        self.hidden += self.sliding * data_hidden.mean(axis=0, dtype=np.float64)
+
+    def offsets(self, dtype) -> tuple[np.ndarray, np.ndarray]:
+        return self.visible.astype(dtype, copy=False), self.hidden.astype(dtype, copy=False)
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        return {"visible": self.visible, "hidden": self.hidden}
+
+    def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        for name in ("visible", "hidden"):
+            if name not in arrays or arrays[name].shape != getattr(self, name).shape:
+                raise ValueError(f"centring offset {name!r} is missing or has the wrong shape")
+            getattr(self, name)[...] = arrays[name]
+
+
+def centred(gradient: Gradient, visible_offset: np.ndarray, hidden_offset: np.ndarray,
+            weights_centred: bool = False) -> Gradient:
+    """The centred update from an uncentred gradient (in place), per the module docstring.
+
+    With `weights_centred` the weight part is already <(v-mu)(h-lambda)^T>_data - ..._model
+    (GradientEstimator computes it that way at no extra cost); otherwise it is derived here:
+    dW_c = dW - mu db^T - da lambda^T.
+    """
+    weights, visible, hidden = gradient
+    if not weights_centred:
+        weights -= np.outer(visible_offset, hidden)
+        weights -= np.outer(visible, hidden_offset)
+    visible -= weights @ hidden_offset
+    hidden -= visible_offset @ weights
+    return gradient
 
 
 class GradientEstimator:
@@ -94,20 +152,42 @@ class GradientEstimator:
         return buffer
 
     def __call__(
-        self, batch: np.ndarray, data_hidden: np.ndarray, visible: np.ndarray, hidden: np.ndarray
+        self, batch: np.ndarray, data_hidden: np.ndarray, visible: np.ndarray, hidden: np.ndarray,
+        centering: Centering | None = None, weights: np.ndarray | None = None,
     ) -> Gradient:
         """Gradient from a minibatch with its p(h | data) and model samples (visible, hidden:
-        p(h | visible) for the Rao-Blackwellised estimator, or hidden samples)."""
+        p(h | visible) for the Rao-Blackwellised estimator, or hidden samples); the centred
+        update when `centering` offsets are given (subtracted in the stacked buffers, so the
+        centred weight statistics cost no extra product); samples weighted by `weights`
+        (summing to 1) when given."""
         num_data, num_samples = len(batch), len(visible)
         dtype = np.result_type(data_hidden, hidden)
         stacked_visible = self._buffer("visible", (num_data + num_samples, batch.shape[1]), dtype)
         stacked_hidden = self._buffer("hidden", (num_data + num_samples, data_hidden.shape[1]), dtype)
         stacked_visible[:num_data] = batch
         stacked_visible[num_data:] = visible
-        np.divide(data_hidden, num_data, out=stacked_hidden[:num_data])
-        np.divide(hidden, -num_samples, out=stacked_hidden[num_data:])
+        visible_term = stacked_visible[:num_data].mean(axis=0, dtype=dtype)
+        if weights is None:
+            visible_term -= stacked_visible[num_data:].mean(axis=0, dtype=dtype)
+        else:
+            weights = weights.astype(dtype, copy=False)
+            visible_term -= weights @ stacked_visible[num_data:]
+        if centering is None:
+            np.divide(data_hidden, num_data, out=stacked_hidden[:num_data])
+            np.negative(hidden, out=stacked_hidden[num_data:])
+        else:
+            visible_offset, hidden_offset = centering.offsets(dtype)
+            stacked_visible -= visible_offset
+            np.subtract(data_hidden, hidden_offset, out=stacked_hidden[:num_data])
+            stacked_hidden[:num_data] /= num_data
+            np.subtract(hidden_offset, hidden, out=stacked_hidden[num_data:])
+        if weights is None:
+            stacked_hidden[num_data:] /= num_samples
+        else:
+            stacked_hidden[num_data:] *= weights[:, np.newaxis]
         weights = self._buffer("weights", (batch.shape[1], data_hidden.shape[1]), dtype)
         np.matmul(stacked_visible.T, stacked_hidden, out=weights)
-        visible_term = batch.mean(axis=0, dtype=dtype)
-        visible_term -= visible.mean(axis=0, dtype=dtype)
-        return Gradient(weights, visible_term, stacked_hidden.sum(axis=0))
+        gradient = Gradient(weights, visible_term, stacked_hidden.sum(axis=0))
+        if centering is not None:
+            centred(gradient, *centering.offsets(dtype), weights_centred=True)
+        return gradient

@@ -31,6 +31,45 @@ def piecewise_constant(segments: Sequence[tuple[int, float]]) -> Callable[[int],
     return rate_at
 
 
+class DecayingRate:
+    """The default schedule: `rate` for the first `hold` fraction of the epochs, then a geometric
+    decay to `rate * final_ratio` at the last epoch.
+
+    The decay is what lets a stochastic gradient settle: at a constant rate the parameters keep
+    walking in the sampling noise, and the model a run ends with depends on its last few steps.
+    """
+
+    def __init__(self, rate: float, epochs: int, hold: float = 0.5, final_ratio: float = 0.1) -> None:
+        if not (rate > 0 and np.isfinite(rate)):
+            raise ValueError(f"learning rate must be a finite number > 0, got {rate!r}")
+        if not (0 <= hold <= 1 and 0 < final_ratio <= 1):
+            raise ValueError(f"hold must be in [0, 1] and final_ratio in (0, 1], got {hold!r}, {final_ratio!r}")
+        self.rate, self.epochs, self.hold, self.final_ratio = float(rate), int(epochs), float(hold), float(final_ratio)
+
+    def __call__(self, epoch: int) -> float:
+        start = self.hold * (self.epochs - 1)
+        if epoch <= start or self.epochs <= 1:
+            return self.rate
+        progress = min(1.0, (epoch - start) / (self.epochs - 1 - start))
+        return self.rate * self.final_ratio**progress
+
+    def __repr__(self) -> str:
+        return (f"DecayingRate(rate={self.rate:g}, epochs={self.epochs}, hold={self.hold:g}, "
+                f"final_ratio={self.final_ratio:g})")
+
+
+# Base rates of the default schedule for a full-batch update; see default_learning_rate.
+DEFAULT_BASE_RATES = {"sgd": 0.5, "adam": 0.1}
+
+
+def default_learning_rate(optimizer: str, epochs: int, updates_per_epoch: int) -> DecayingRate:
+    """The schedule used when no learning rate is given: DecayingRate from a base rate that
+    shrinks with the square root of the number of updates per epoch (a full-batch toy set takes
+    large steps; MNIST's 500 minibatches per epoch take many small ones)."""
+    base = DEFAULT_BASE_RATES[optimizer] / np.sqrt(max(1, updates_per_epoch))
+    return DecayingRate(float(base), epochs)
+
+
 def as_schedule(learning_rate: LearningRate) -> Callable[[int], float]:
     """Turn a float, a list of (epochs, rate) segments or a callable into epoch -> rate."""
     if callable(learning_rate):
@@ -70,6 +109,37 @@ def _load_into(lists: dict[str, list[np.ndarray]], arrays: dict[str, np.ndarray]
         if key not in arrays or arrays[key].shape != target.shape:
             raise ValueError(f"optimizer state {key!r} is missing or has the wrong shape")
         target[...] = arrays[key]
+
+
+class ParameterAverage:
+    """Polyak-Ruppert averaging: the mean of the parameters at the end of every epoch from
+    `start_epoch` on. Averaging the last part of a run cancels most of the noise its final
+    steps leave in the parameters; the trainer returns the average."""
+
+    def __init__(self, rbm: RBM, start_epoch: int) -> None:
+        self.start_epoch = int(start_epoch)
+        self.count = 0
+        self.sums = [np.zeros(p.shape, dtype=np.float64) for p in parameters(rbm)]
+
+    def add(self, rbm: RBM, epoch: int) -> None:
+        """Include the parameters at the end of `epoch` (0-based) if it is in the window."""
+        if epoch >= self.start_epoch:
+            for total, parameter in zip(self.sums, parameters(rbm)):
+                total += parameter
+            self.count += 1
+
+    def model(self, rbm: RBM) -> RBM:
+        """The averaged model (in `rbm`'s dtype), or `rbm` itself before the window opens."""
+        if self.count == 0:
+            return rbm
+        return RBM.from_arrays(*((total / self.count).astype(rbm.dtype) for total in self.sums))
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        return {**_arrays_of({"sums": self.sums}), "count": np.array(self.count), "start_epoch": np.array(self.start_epoch)}
+
+    def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        _load_into({"sums": self.sums}, arrays)
+        self.count = int(arrays["count"])
 
 
 class MomentumSGD:

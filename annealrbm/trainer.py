@@ -14,9 +14,9 @@ from tqdm.auto import tqdm
 
 from . import backends, checkpoint, metrics
 from .backends.retry import SamplerUnavailable
-from .estimators import GradientEstimator, negative_hidden, positive_statistics, statistics_difference
+from .estimators import Centering, GradientEstimator, centred, negative_hidden, positive_statistics, statistics_difference
 from .model import RBM
-from .optim import Adam, LearningRate, MomentumSGD, as_schedule
+from .optim import Adam, LearningRate, MomentumSGD, ParameterAverage, as_schedule, default_learning_rate, parameters
 from .validation import binary_states_uint8, check_positive_int
 
 # Callback: called after every epoch with (record, trainer); returning True stops training.
@@ -90,13 +90,21 @@ class Trainer:
 
     backend: a registered name ('sa', 'cd', 'pcd', 'gibbs', 'exact', ...), a Backend, or any
         dimod.Sampler; `backend_options` go to the backend's constructor when it is a name.
-    optimizer: 'adam' (default) or 'sgd'; `momentum` is Adam's beta1 or SGD's momentum. Adam's
-        per-parameter steps let an RBM grow the large weights a sharply peaked distribution
-        needs within a few hundred updates; plain SGD stalls or diverges there.
+    optimizer: 'sgd' (default: momentum SGD) or 'adam'; `momentum` is SGD's momentum or Adam's
+        beta1. Adam's normalised steps keep a noisy gradient's parameters walking at the full
+        rate however small the signal, so its endings depend on the sampling noise.
+    centering: the centred gradient (Melchior, Fischer & Wiskott 2016; see estimators), on by
+        default: offsets from the data mean and a moving average of the hidden means make the
+        steps far better conditioned, so momentum SGD can take large steps without diverging.
     learning_rate: a number, (epochs, rate) segments such as [(100, 0.1), (50, 0.01)], or a
-        callable epoch -> rate. The default, 0.2 for the first half of the epochs and 0.1
-        after, suits small models trained full-batch (patterns20, bars-and-stripes); for
-        large data with many minibatches per epoch pass a smaller rate (Adam: ~1e-3).
+        callable epoch -> rate. The default (`optim.default_learning_rate`) holds a base rate
+        for half the epochs and decays it geometrically to a tenth by the last; the base rate
+        (SGD 0.5, Adam 0.1 for one update per epoch) shrinks with the square root of the
+        number of minibatches per epoch.
+    averaging: the fraction of the epochs at the end over which the parameters are averaged
+        (Polyak-Ruppert, at the end of each epoch); the trainer's model is set to the average
+        when training ends, and each epoch's evaluation uses the average once it has begun.
+        None (or 0) turns averaging off. Default 0.25.
     seed: seeds three independent streams (minibatch order, sampling, evaluation), so two
         trainers with the same seed see the same minibatches whatever their backends.
     checkpoint_dir: save a checkpoint (model, optimizer, persistent chains, random streams,
@@ -117,7 +125,9 @@ class Trainer:
         momentum: float = 0.9,
         weight_decay: float = 0.0,
         rao_blackwell: bool = True,
-        optimizer: str = "adam",
+        optimizer: str = "sgd",
+        centering: bool = True,
+        averaging: float | None = 0.25,
         backend_options: dict[str, Any] | None = None,
         seed: int | None = None,
         callbacks: Sequence[Callback] = (),
@@ -132,11 +142,8 @@ class Trainer:
         self.rbm = rbm
         self.backend = backends.make(backend, **(backend_options or {}))
         self.epochs = check_positive_int(epochs, "epochs")
-        self.schedule = as_schedule(
-            learning_rate
-            if learning_rate is not None
-            else [(max(1, self.epochs // 2), 0.2), (1, 0.1)]
-        )
+        # the default schedule depends on the number of minibatches per epoch: built in fit
+        self.schedule = None if learning_rate is None else as_schedule(learning_rate)
         self.batch_size = check_positive_int(batch_size, "batch_size")
         if not 0 <= momentum < 1:
             raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
@@ -146,6 +153,13 @@ class Trainer:
             self.optimizer = MomentumSGD(rbm, momentum, weight_decay)
         else:
             raise ValueError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}")
+        self.optimizer_name = optimizer
+        self.centering = bool(centering)
+        self.offsets: Centering | None = None  # built in fit, from the data mean
+        if averaging is not None and not 0 <= averaging <= 1:
+            raise ValueError(f"averaging must be a fraction of the epochs in [0, 1] or None, got {averaging!r}")
+        self.average = (ParameterAverage(rbm, math.floor(self.epochs * (1 - averaging)))
+                        if averaging else None)
         self.rao_blackwell = bool(rao_blackwell)
         self.gradient = GradientEstimator()
         self.seed = seed
@@ -163,7 +177,9 @@ class Trainer:
         self.keep_checkpoints = check_positive_int(keep_checkpoints, "keep_checkpoints")
         self._hyperparameters = {"epochs": self.epochs, "batch_size": self.batch_size, "momentum": float(momentum),
                                  "weight_decay": float(weight_decay), "optimizer": optimizer,
-                                 "rao_blackwell": self.rao_blackwell, "seed": seed}
+                                 "rao_blackwell": self.rao_blackwell, "seed": seed, "centering": self.centering,
+                                 "averaging": None if not averaging else float(averaging)}
+        self._default_schedule = learning_rate is None
         self._data_digest = ""
         self._unsaved: tuple[dict, dict] | None = None  # state of the last epoch not yet on disk
 
@@ -176,13 +192,17 @@ class Trainer:
         data = binary_states_uint8(data, self.rbm.n_visible, "data")
         if self.checkpoint_dir is not None:
             self._data_digest = hashlib.sha256(np.ascontiguousarray(data).tobytes()).hexdigest()
+        updates_per_epoch = math.ceil(len(data) / self.batch_size)
+        if self.schedule is None or self._default_schedule:
+            self._default_schedule = True
+            self.schedule = default_learning_rate(self.optimizer_name, self.epochs, updates_per_epoch)
+        if self.centering and self.offsets is None:
+            self.offsets = Centering(data.mean(axis=0, dtype=np.float64), self.rbm.n_hidden)
         if resume:
             self._resume()
         exact = self.evaluate and _exact_evaluation_is_cheap(self.rbm)
         remaining = self.epochs - len(self.history)
-        self.plan = self.backend.prepare(
-            self.rbm, remaining * math.ceil(len(data) / self.batch_size), self.sample_rng
-        )
+        self.plan = self.backend.prepare(self.rbm, remaining * updates_per_epoch, self.sample_rng)
         epochs = range(len(self.history), self.epochs)
         hide = None if self.progress is None else not self.progress  # None: show on a terminal only
         bar = tqdm(epochs, desc=f"train[{self.backend.name}]", unit="epoch", disable=hide, leave=False)
@@ -195,11 +215,21 @@ class Trainer:
             bar.close()
             raise TrainingInterrupted(f"{str(exc) or 'interrupted'}; {self._save_after_failure()}") from None
         bar.close()
+        if self.average is not None and self.average.count:  # the run's result is the averaged model
+            for target, value in zip(parameters(self.rbm), parameters(self.average.model(self.rbm))):
+                target[...] = value
         return self.history
+
+    def current_model(self) -> RBM:
+        """The model training would return if it stopped now: the parameter average once
+        averaging has begun, else the trainer's model itself."""
+        return self.rbm if self.average is None else self.average.model(self.rbm)
 
     def _run_epoch(self, data: np.ndarray, epoch: int, exact: bool, bar) -> bool:
         """Train, evaluate, record, call back and checkpoint one epoch; True if a callback stops."""
         record = self._train_epoch(data, epoch)
+        if self.average is not None:
+            self.average.add(self.rbm, epoch)
         if self.evaluate:
             record.update(self._evaluate(data, exact))
         self.history.append(record)
@@ -221,6 +251,10 @@ class Trainer:
         arrays = {"model/W": self.rbm.W, "model/visible_bias": self.rbm.visible_bias, "model/hidden_bias": self.rbm.hidden_bias}
         arrays.update({f"optimizer/{k}": v for k, v in self.optimizer.state_arrays().items()})
         arrays.update({f"backend/{k}": v for k, v in self.backend.state_arrays().items()})
+        if self.offsets is not None:
+            arrays.update({f"centering/{k}": v for k, v in self.offsets.state_arrays().items()})
+        if self.average is not None:
+            arrays.update({f"average/{k}": v for k, v in self.average.state_arrays().items()})
         document = {
             "epoch": len(self.history),
             "config": self._config(),
@@ -286,8 +320,14 @@ class Trainer:
         for name in ("W", "visible_bias", "hidden_bias"):
             getattr(self.rbm, name)[...] = arrays[f"model/{name}"]
         prefixed = {prefix: {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith(prefix + "/")}
-                    for prefix in ("optimizer", "backend")}
+                    for prefix in ("optimizer", "backend", "centering", "average")}
         self.optimizer.load_state_arrays(prefixed["optimizer"])
+        if self.centering:
+            if self.offsets is None:  # restored before fit has seen the data
+                self.offsets = Centering(prefixed["centering"].get("visible", np.zeros(self.rbm.n_visible)), self.rbm.n_hidden)
+            self.offsets.load_state_arrays(prefixed["centering"])
+        if self.average is not None:
+            self.average.load_state_arrays(prefixed["average"])
         self.backend.load_state_arrays(prefixed["backend"])
         for name, state in document["random_streams"].items():
             getattr(self, name).bit_generator.state = state
@@ -315,11 +355,16 @@ class Trainer:
             data_hidden = samples.data_hidden_probs
             if data_hidden is None:
                 data_hidden = self.rbm.hidden_probs(batch, check=False)
+            if self.offsets is not None:
+                self.offsets.update(data_hidden)
             if samples.statistics is not None:  # exact model expectations
                 gradient = statistics_difference(positive_statistics(self.rbm, batch, data_hidden), samples.statistics)
+                if self.offsets is not None:
+                    centred(gradient, *self.offsets.offsets(gradient.weights.dtype))
             else:
                 gradient = self.gradient(batch, data_hidden, samples.visible, negative_hidden(
-                    self.rbm, samples.visible, samples.hidden, self.rao_blackwell, samples.hidden_probs, self.sample_rng))
+                    self.rbm, samples.visible, samples.hidden, self.rao_blackwell, samples.hidden_probs, self.sample_rng),
+                    self.offsets, samples.weights)
             self.optimizer.step(self.rbm, gradient, rate)
         return {
             "epoch": epoch + 1,
@@ -330,7 +375,8 @@ class Trainer:
         }
 
     def _evaluate(self, data: np.ndarray, exact: bool) -> dict[str, float]:
-        result = {"reconstruction_error": metrics.reconstruction_error(self.rbm, data, self.eval_rng)}
+        model = self.current_model()
+        result = {"reconstruction_error": metrics.reconstruction_error(model, data, self.eval_rng)}
         if exact:
-            result["log_likelihood"] = metrics.log_likelihood(self.rbm, data)
+            result["log_likelihood"] = metrics.log_likelihood(model, data)
         return result

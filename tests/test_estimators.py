@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from annealrbm import RBM, Trainer, backends, metrics
-from annealrbm.estimators import GradientEstimator, negative_hidden, negative_statistics, positive_statistics, statistics_difference
+from annealrbm.estimators import (Centering, GradientEstimator, centred, negative_hidden, negative_statistics,
+                                  positive_statistics, statistics_difference)
 from annealrbm.model import bernoulli
 
 from conftest import random_rbm
@@ -77,7 +78,8 @@ def test_trainer_without_rao_blackwell_steps_with_the_drawn_hidden_samples():
     data = (np.random.default_rng(3).random((6, 8)) < 0.5).astype(float)
     options = {"num_samples": 500, "burn_in": 3}
     trainer = Trainer(rbm, backend="gibbs", backend_options=options, rao_blackwell=False, epochs=1, batch_size=6,
-                      optimizer="sgd", momentum=0.0, learning_rate=0.1, seed=0, progress=False, evaluate=False)
+                      optimizer="sgd", momentum=0.0, learning_rate=0.1, centering=False, seed=0, progress=False,
+                      evaluate=False)
     rng = np.random.default_rng()
     rng.bit_generator.state = trainer.sample_rng.bit_generator.state  # replay the trainer's stream
     trainer.fit(data)
@@ -87,3 +89,51 @@ def test_trainer_without_rao_blackwell_steps_with_the_drawn_hidden_samples():
     np.testing.assert_allclose(rbm.hidden_bias - start.hidden_bias, 0.1 * expected, rtol=0, atol=1e-12)
     rao_blackwellised = start.hidden_probs(data).mean(axis=0) - samples.hidden_probs.mean(axis=0)
     assert np.abs(0.1 * rao_blackwellised - (rbm.hidden_bias - start.hidden_bias)).max() > 1e-3  # not p(h|v)
+
+
+def centred_by_formula(batch, data_hidden, visible, model_hidden, mu, lam, weights=None):
+    """Melchior, Fischer & Wiskott's centred update, written out term by term."""
+    w = np.full(len(visible), 1 / len(visible)) if weights is None else weights
+    data_term = (batch - mu).T @ (data_hidden - lam) / len(batch)
+    model_term = ((visible - mu) * w[:, None]).T @ (model_hidden - lam)
+    dW = data_term - model_term
+    dv = batch.mean(0) - w @ visible
+    dh = data_hidden.mean(0) - w @ model_hidden
+    return dW, dv - dW @ lam, dh - dW.T @ mu
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_centred_gradient_equals_the_documented_transformation(weighted):
+    rbm = random_rbm(9, 5, seed=48)
+    rng = np.random.default_rng(49)
+    batch = bernoulli(np.full((7, 9), 0.3), rng)
+    visible = bernoulli(np.full((11, 9), 0.6), rng)
+    weights = rng.random(11) if weighted else None
+    weights = None if weights is None else weights / weights.sum()
+    centering = Centering(rng.random(9), 5)
+    centering.update(rbm.hidden_probs(batch))
+    mu, lam = centering.offsets(np.float64)
+    assert np.allclose(lam, 0.99 * 0.5 + 0.01 * rbm.hidden_probs(batch).mean(0))  # moving average from 0.5
+    data_hidden, model_hidden = rbm.hidden_probs(batch), rbm.hidden_probs(visible)
+    expected = centred_by_formula(batch, data_hidden, visible, model_hidden, mu, lam, weights)
+    got = GradientEstimator()(batch, data_hidden, visible, model_hidden, centering, weights)
+    for value, reference in zip(got, expected):
+        np.testing.assert_allclose(value, reference, rtol=1e-12, atol=1e-14)
+    # the same transformation applied to an uncentred gradient (the exact-statistics path)
+    uncentred = statistics_difference(positive_statistics(rbm, batch),
+                                      negative_statistics(rbm, visible, None, weights=weights))
+    for value, reference in zip(centred(uncentred, mu, lam), expected):
+        np.testing.assert_allclose(value, reference, rtol=1e-12, atol=1e-14)
+
+
+def test_weighted_samples_give_the_gradient_of_the_repeated_samples():
+    rbm = random_rbm(6, 4, seed=50)
+    rng = np.random.default_rng(51)
+    batch = bernoulli(np.full((5, 6), 0.5), rng)
+    visible = bernoulli(np.full((4, 6), 0.5), rng)
+    counts = np.array([3, 1, 0, 2])
+    repeated = np.repeat(visible, counts, axis=0)
+    expected = GradientEstimator()(batch, rbm.hidden_probs(batch), repeated, rbm.hidden_probs(repeated))
+    got = GradientEstimator()(batch, rbm.hidden_probs(batch), visible, rbm.hidden_probs(visible), weights=counts / counts.sum())
+    for value, reference in zip(got, expected):
+        np.testing.assert_allclose(value, reference, rtol=1e-12, atol=1e-15)

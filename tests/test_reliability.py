@@ -156,8 +156,11 @@ def test_checkpoint_every_n_keeps_the_newest_and_holds_the_whole_state(tmp_path)
             keep_checkpoints=2, backend_options={"num_chains": 10}).fit(DATA)
     assert [p.name for p in checkpoint.list_checkpoints(tmp_path)] == ["checkpoint-000006.npz", "checkpoint-000007.npz"]
     arrays, document = checkpoint.load_checkpoint(tmp_path / "checkpoint-000007.npz")
-    np.testing.assert_array_equal(arrays["model/W"], rbm.W)
-    assert arrays["backend/chains"].shape == (10, 20) and int(arrays["optimizer/steps"]) == 7
+    # the trained model is the average of the parameters over the last quarter (epochs 6 and 7)
+    assert int(arrays["average/count"]) == 2
+    np.testing.assert_array_equal(arrays["average/sums.0"] / 2, rbm.W)
+    assert not np.array_equal(arrays["model/W"], rbm.W)  # the last iterate itself
+    assert arrays["backend/chains"].shape == (10, 20) and arrays["centering/hidden"].shape == (8,)
     assert document["epoch"] == 7 and len(document["history"]) == 7
     assert set(document["random_streams"]) == {"data_rng", "sample_rng", "eval_rng"}
     assert not list(tmp_path.glob(".*.tmp"))  # no temporary files left behind

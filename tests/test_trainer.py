@@ -4,7 +4,7 @@ import pytest
 from annealrbm import RBM, Trainer, datasets, metrics
 from annealrbm.estimators import Gradient
 from annealrbm.experiments import EXPERIMENT_BACKEND_OPTIONS
-from annealrbm.optim import Adam, MomentumSGD, as_schedule, piecewise_constant
+from annealrbm.optim import Adam, DecayingRate, MomentumSGD, as_schedule, default_learning_rate, piecewise_constant
 from annealrbm.validation import binary_states_uint8, check_binary_states
 
 LN4 = np.log(4)
@@ -205,3 +205,38 @@ def test_training_data_is_checked_and_kept_as_uint8_from_any_dtype(dtype):
 def test_training_data_errors_are_those_of_the_float_check(bad, message):
     with pytest.raises(ValueError, match=message):
         binary_states_uint8(bad, 4)
+
+
+def test_default_schedule_holds_then_decays_to_a_tenth_and_shrinks_with_minibatches():
+    schedule = DecayingRate(0.5, 201)
+    assert schedule(0) == schedule(100) == 0.5
+    assert schedule(150) == pytest.approx(0.5 * 0.1**0.5) and schedule(200) == pytest.approx(0.05)
+    assert schedule(500) == pytest.approx(0.05)
+    full_batch = default_learning_rate("sgd", 200, 1)
+    assert full_batch(0) == 0.5 and default_learning_rate("sgd", 200, 100)(0) == pytest.approx(0.05)
+    assert default_learning_rate("adam", 200, 1)(0) == 0.1
+    trainer = Trainer(RBM(20, 8, seed=0), backend="cd", epochs=10, seed=0, progress=False)
+    trainer.fit(datasets.patterns20())
+    np.testing.assert_allclose(trainer.history["learning_rate"], [DecayingRate(0.5, 10)(e) for e in range(10)])
+
+
+def test_the_trained_model_is_the_average_of_the_last_quarter_of_epochs():
+    seen = []
+
+    def record(_, trainer):
+        seen.append([p.copy() for p in (trainer.rbm.W, trainer.rbm.visible_bias, trainer.rbm.hidden_bias)])
+
+    rbm, history, _ = train_patterns("pcd", epochs=12, callbacks=[record])
+    for index, parameter in enumerate((rbm.W, rbm.visible_bias, rbm.hidden_bias)):
+        np.testing.assert_allclose(parameter, np.mean([s[index] for s in seen[9:]], axis=0), rtol=1e-12)
+    # each epoch is evaluated on the model training would return: the average once it has begun
+    assert history["log_likelihood"][-1] == pytest.approx(metrics.log_likelihood(rbm, datasets.patterns20()))
+    last, _, _ = train_patterns("pcd", epochs=12, averaging=None)
+    np.testing.assert_array_equal(last.W, seen[-1][0])  # without averaging: the last iterate
+    with pytest.raises(ValueError, match="averaging must be a fraction"):
+        Trainer(RBM(4, 2), averaging=1.5)
+
+
+def test_adam_and_the_uncentred_gradient_remain_available():
+    _, _, nll = train_patterns("exact", epochs=100, optimizer="adam", centering=False)
+    assert nll < 20 * np.log(2) - 8
