@@ -7,6 +7,7 @@
     backend = backends.make(my_dimod_sampler, num_reads=50)   # any dimod.Sampler
 """
 from .base import Backend, NegativeSamples
+from .boltzmann_check import SamplerTemperatureWarning
 from .bipartite_annealer import BipartiteAnnealing, BipartiteAnnealingSampler
 from .dimod_backends import DimodSamplerBackend, ExactSampler, SimulatedAnnealing, hot_beta
 from .gibbs import ContrastiveDivergence, LongRunGibbs, PersistentContrastiveDivergence
@@ -18,6 +19,7 @@ from .retry import RetryPolicy, SamplerFault, SamplerUnavailable
 __all__ = [
     "Backend",
     "NegativeSamples",
+    "SamplerTemperatureWarning",
     "DimodSamplerBackend",
     "SimulatedAnnealing",
     "ExactSampler",

@@ -18,6 +18,7 @@ from annealrbm.model import RBM
 from annealrbm.validation import check_positive_int
 
 from .base import Backend, NegativeSamples
+from .boltzmann_check import TemperatureCheck, refuse_non_boltzmann
 from .retry import RetryPolicy, call_with_retries
 from .threaded_reads import ThreadedReadsComposite
 
@@ -31,13 +32,19 @@ class DimodSamplerBackend(Backend):
     was given, a seed is drawn from the trainer's Generator, so runs are reproducible.
     Failed or malformed calls (timeouts, lost connections, empty SampleSets, NaN energies) are
     retried under `retry_policy` with the same arguments, so a retried run equals an untroubled one.
+
+    check_sampler: refuse samplers known not to sample exp(-E) (optimisers such as TabuSampler,
+    ExactSolver's unweighted enumeration, random states), and warn once if the answers' effective
+    inverse temperature is clearly outside [0.5, 2] (SamplerTemperatureWarning). The negative
+    phase needs Boltzmann samples at beta = 1; False trains with whatever the sampler returns.
     """
 
     name = "dimod"
     description = "any dimod.Sampler passed in by the user, sampling the RBM's BQM"
 
     def __init__(
-        self, sampler: dimod.Sampler, bqm_beta: float = 1.0, retry_policy: RetryPolicy | None = None, **sample_kwargs: Any
+        self, sampler: dimod.Sampler, bqm_beta: float = 1.0, retry_policy: RetryPolicy | None = None,
+        check_sampler: bool = True, **sample_kwargs: Any
     ) -> None:
         if not isinstance(sampler, dimod.Sampler):
             raise ValueError(
@@ -46,6 +53,9 @@ class DimodSamplerBackend(Backend):
             )
         if not bqm_beta > 0:
             raise ValueError(f"bqm_beta must be > 0, got {bqm_beta!r}")
+        if check_sampler:
+            refuse_non_boltzmann(sampler)
+        self.temperature_check = TemperatureCheck(type(sampler).__name__) if check_sampler else None
         self.sampler = sampler
         self.bqm_beta = float(bqm_beta)
         self.retry_policy = retry_policy or RetryPolicy()
@@ -67,6 +77,8 @@ class DimodSamplerBackend(Backend):
         )
         seconds = time.perf_counter() - start
         visible, hidden = rbm.states_from_sampleset(sampleset)
+        if self.temperature_check is not None:
+            self.temperature_check.observe(rbm, visible, hidden)
         info = {"seconds": seconds, "num_samples": len(visible), "sampler_info": dict(sampleset.info)}
         return NegativeSamples(visible, hidden, info)
 

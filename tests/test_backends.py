@@ -1,10 +1,13 @@
+import warnings
+
 import dimod
 import numpy as np
 import pytest
+from dwave.samplers import SimulatedAnnealingSampler, TreeDecompositionSampler
 
-from annealrbm import RBM, backends, metrics
+from annealrbm import RBM, Trainer, backends, datasets, metrics
 from annealrbm.estimators import negative_statistics
-from conftest import random_rbm
+from conftest import exactly_trained, random_rbm
 
 
 def sample_moments(rbm, samples):
@@ -174,3 +177,61 @@ def test_persistent_annealing_continues_from_the_last_samples(rng):
     assert backend.previous is None
     with pytest.raises(ValueError, match="reheat_beta"):
         backends.make("sa", persistent=True, reheat_beta=2.0)
+
+
+def test_weighted_pcd_reweights_its_chains_by_the_change_of_free_energy():
+    before = random_rbm(10, 4, seed=60)
+    after = RBM.from_arrays(before.W + 0.3, before.visible_bias - 0.2, before.hidden_bias)
+    backend = backends.make("pcd", num_chains=50, ess_threshold=0.0)  # never resample
+    first = backend.sample(before, None, np.random.default_rng(0))
+    assert first.weights is None  # fresh chains are equally weighted
+    chains = backend.chains.copy()
+    second = backend.sample(after, None, np.random.default_rng(1))
+    # the weight of each chain is p_after(v) / p_before(v) = exp(F_before(v) - F_after(v)) (normalised)
+    log_ratio = before.free_energy(chains) - after.free_energy(chains)
+    expected = np.exp(log_ratio - log_ratio.max())
+    np.testing.assert_allclose(second.weights, expected / expected.sum(), rtol=1e-10)
+    assert 0 < second.info["effective_sample_size"] < 1
+    # below the threshold the chains are resampled in proportion to their weights, then equal
+    resampling = backends.make("pcd", num_chains=50, ess_threshold=1.0)
+    resampling.sample(before, None, np.random.default_rng(0))
+    assert resampling.sample(after, None, np.random.default_rng(1)).weights is None
+    assert not backends.make("pcd", weighted=False).weighted
+    with pytest.raises(ValueError, match="persist='visible'"):
+        backends.make("pcd", persist="hidden", weighted=True)
+
+
+def test_pcd_chain_count_defaults_to_the_model_size():
+    backend = backends.make("pcd")
+    assert backend.chains_for(RBM(20, 8)) == 1000 and backend.chains_for(RBM(784, 500)) == 100
+    assert backends.make("pcd", num_chains=7).chains_for(RBM(20, 8)) == 7
+
+
+@pytest.mark.parametrize("sampler", [
+    "TabuSampler", "SteepestDescentSolver", "RandomSampler", "ExactSolver", "composite", "PlanarGraphSolver"])
+def test_optimisers_are_refused_as_negative_phase_samplers(sampler):
+    import dwave.samplers
+
+    built = {"ExactSolver": dimod.ExactSolver(), "RandomSampler": dimod.RandomSampler(),
+             "composite": dimod.TrackingComposite(dwave.samplers.TabuSampler())}.get(sampler)
+    built = built or getattr(dwave.samplers, sampler)()
+    with pytest.raises(ValueError, match="not|unweighted|random|local minima") as refused:
+        Trainer(RBM(30, 20, seed=0), backend=built)  # 50 variables: ExactSolver would need 2^50 states
+    assert "'sa'" in str(refused.value) and "'exact'" in str(refused.value)
+    backends.make(built, check_sampler=False)  # allowed when asked for
+
+
+def test_a_sampler_far_from_beta_one_is_warned_about_once_and_sa_is_not():
+    data = datasets.patterns20()
+    with pytest.warns(backends.SamplerTemperatureWarning, match="local minima.*beta_range") as caught:
+        Trainer(RBM(20, 8, seed=0), backend=SimulatedAnnealingSampler(), backend_options={"num_reads": 50},
+                epochs=20, seed=0, progress=False, evaluate=False).fit(data)
+    assert len([w for w in caught if issubclass(w.category, backends.SamplerTemperatureWarning)]) == 1
+    hot = backends.make(SimulatedAnnealingSampler(), num_reads=200, beta_range=(0.01, 0.2), num_sweeps=100)
+    with pytest.warns(backends.SamplerTemperatureWarning, match="too hot"):
+        hot.sample(exactly_trained(904), None, np.random.default_rng(0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", backends.SamplerTemperatureWarning)
+        Trainer(RBM(20, 8, seed=0), backend="sa", epochs=20, seed=0, progress=False, evaluate=False).fit(data)
+        for _ in range(3):  # a few samples of a sharp model show no excitations: not evidence of an optimiser
+            backends.make(TreeDecompositionSampler(), num_reads=3).sample(exactly_trained(904), None, np.random.default_rng(0))
