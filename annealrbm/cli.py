@@ -1,10 +1,11 @@
-"""Command line: `annealrbm backends | train | evaluate | reproduce | compare | qpu check`.
+"""Command line: `annealrbm backends | train | evaluate | diagnose | reproduce | compare | qpu check`.
 
 Bad input prints one line `annealrbm: error: ...` and exits 2; failures at run time exit 1.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -201,6 +202,42 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def format_fidelity(report: dict[str, Any]) -> str:
+    """The sampler_fidelity report as a short table, the exact sampler's figures beside."""
+    def number(value, digits=4):
+        return "–" if value is None else f"{value:.{digits}f}"
+
+    lines = [f"{'figure':<34} {'sampler':>10} {'exact sampler':>14}"]
+    lines.append(f"{'max |<v>,<h>,<vh> - exact|':<34} {number(report['max_abs_error']):>10} "
+                 f"{number(report['max_abs_error_exact_samples']):>14}")
+    lines.append(f"{'max z-score (exact: about 3)':<34} {number(report['max_z'], 2):>10} {'':>14}")
+    lines.append(f"{'KL(sampled || exact), visible':<34} {number(report['kl_visible']):>10} "
+                 f"{number(report['kl_visible_exact_samples']):>14}")
+    beta = "inf" if report["beta_eff"] == float("inf") else f"{report['beta_eff']:.3f}"
+    lines.append(f"{'beta_eff (1 = the model)':<34} {beta:>10} {'1':>14}   +- {number(report['beta_eff_error'], 3)}")
+    return "\n".join(lines)
+
+
+def _cmd_diagnose(args: argparse.Namespace) -> int:
+    backends.describe(args.backend)  # an unknown name fails before anything is loaded
+    if args.num_samples < 1:
+        raise UsageError(f"--num-samples must be >= 1, got {args.num_samples}")
+    rbm = RBM.load(args.model)
+    data = datasets.load_file(args.data, args.data_key) if args.data else None
+    options = {**_qpu_options(args.backend, args), **_parse_backend_options(args.backend_option)}
+    report = metrics.sampler_fidelity(rbm, args.backend, num_samples=args.num_samples, seed=args.seed, data=data,
+                                      **options)
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(f"sampler fidelity of {report['backend']} on {rbm} from {args.model}: {report['num_samples']} samples "
+          f"in {report['calls']} call(s) after {report['burn_in_calls']} burn-in call(s), {report['seconds']:.2f} s of sampling")
+    print(format_fidelity(report))
+    if report["max_z"] is None:
+        print("(moments and KL need a layer of at most 20 units: only beta_eff is measured for this model)")
+    return 0
+
+
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     names = [name.strip() for name in args.backends.split(",") if name.strip()]
     if not names:
@@ -263,6 +300,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         backends.describe(name)  # unknown names fail before any training starts
     if args.seeds < 1:
         raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
+    if args.fidelity_samples < 0:
+        raise UsageError(f"--fidelity-samples must be >= 0 (0: not measured), got {args.fidelity_samples}")
     if args.data and args.dataset != "mnist":
         raise UsageError(f"--data is the MNIST file for --dataset mnist; --dataset {args.dataset} does not read it")
     train, test = datasets.load_splits(args.dataset, args.data)
@@ -279,7 +318,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         train, test, names, range(args.seeds), args.epochs, args.hidden, hyperparameters=hyper,
         per_backend=_parse_per_backend(args.backend_option, names), default_backend_options=defaults,
         evaluate_every=every, ais_options={"num_chains": args.ais_chains, "num_betas": args.ais_betas},
-        jobs=args.jobs, scheduler=args.scheduler, dtype=args.dtype,
+        jobs=args.jobs, scheduler=args.scheduler, dtype=args.dtype, fidelity_samples=args.fidelity_samples,
     )
     paths = compare.write_outputs(results, Path(args.out), args.dataset, args.target)
     print(Path(paths["summary"]).read_text())
@@ -418,7 +457,23 @@ def build_parser() -> argparse.ArgumentParser:
     comparison.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786")
     comparison.add_argument("--out", default="compare-results", metavar="DIR")
     comparison.add_argument("--max-qpu-seconds", type=float, help="QPU time budget per QPU run")
+    comparison.add_argument("--fidelity-samples", type=int, default=4000, metavar="N",
+                            help="samples for each run's sampler fidelity at the last epoch (0: not measured)")
     comparison.set_defaults(run=_cmd_compare)
+
+    diagnose = commands.add_parser("diagnose", help="how faithfully a backend samples a saved model (sampler fidelity)")
+    diagnose.add_argument("--model", required=True, metavar="PATH", help="a model saved by train --save")
+    diagnose.add_argument("--backend", required=True, help="sampler backend (see `annealrbm backends`)")
+    diagnose.add_argument("-o", "--backend-option", action="append", default=[], metavar="KEY=VALUE",
+                          help="backend option, repeatable, e.g. -o num_reads=1000")
+    diagnose.add_argument("--num-samples", type=int, default=4000, help="samples to draw (default 4000)")
+    diagnose.add_argument("--data", metavar="PATH", help="training data, for backends that start at the data (cd)")
+    diagnose.add_argument("--data-key", metavar="KEY", help="the array to use in an .npz with several")
+    diagnose.add_argument("--seed", type=int, default=0)
+    diagnose.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    diagnose.add_argument("--max-qpu-seconds", type=float, help="QPU time budget")
+    _add_connection_options(diagnose)
+    diagnose.set_defaults(run=_cmd_diagnose)
 
     qpu = commands.add_parser("qpu", help="D-Wave QPU utilities")
     qpu_commands = qpu.add_subparsers(dest="qpu_command", required=True)

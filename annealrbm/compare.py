@@ -24,8 +24,10 @@ TRAINER_KEYS = ("learning_rate", "batch_size", "momentum", "weight_decay", "opti
 CSV_COLUMNS = (
     "backend", "seed", "epoch", "train_log_likelihood", "test_log_likelihood", "log_likelihood_method",
     "log_z_standard_error", "reconstruction_error", "wall_seconds", "sampler_seconds", "qpu_access_seconds",
-    "beta_eff",
+    "beta_eff", "sampler_max_abs_error", "sampler_max_z", "sampler_kl_visible", "sampler_beta_eff",
 )
+FIDELITY_COLUMNS = {"sampler_max_abs_error": "max_abs_error", "sampler_max_z": "max_z",
+                    "sampler_kl_visible": "kl_visible", "sampler_beta_eff": "beta_eff"}
 
 
 @dataclass
@@ -41,6 +43,7 @@ class RunSpec:
     evaluate_every: int = 1
     ais_options: dict[str, Any] = field(default_factory=dict)
     dtype: str = "float64"
+    fidelity_samples: int = 4000  # sampler fidelity at the last epoch; 0: not measured
 
 
 @dataclass
@@ -78,19 +81,30 @@ def run_one(spec: RunSpec, train: np.ndarray, test: np.ndarray) -> RunResult:
         totals["wall_seconds"] += record["seconds"]
         totals["sampler_seconds"] += record["sampler_seconds"]
         totals["qpu_access_seconds"] += record.get("qpu_access_seconds", 0.0)
+        model = trainer.current_model()  # the parameter average once averaging has begun
         row = {"backend": spec.backend, "seed": spec.seed, "epoch": record["epoch"], **totals,
                "beta_eff": record.get("beta_eff"),
-               "reconstruction_error": metrics.reconstruction_error(trainer.rbm, train, evaluation_rng)}
+               "reconstruction_error": metrics.reconstruction_error(model, train, evaluation_rng)}
         if record["epoch"] % spec.evaluate_every == 0 or record["epoch"] == spec.epochs:
             # the same AIS seed for every backend: their estimates share random numbers
-            row.update(_log_likelihoods(trainer.rbm, train, test, spec.seed, spec.ais_options))
+            row.update(_log_likelihoods(model, train, test, spec.seed, spec.ais_options))
         rows.append(row)
 
     trainer = Trainer(rbm, backend=spec.backend, epochs=spec.epochs, seed=spec.seed, progress=None,
                       evaluate=False, callbacks=[evaluate], backend_options=spec.backend_options,
                       **spec.hyperparameters)
     trainer.fit(train)
+    if spec.fidelity_samples and rows:
+        rows[-1].update(_sampler_fidelity(trainer, train, spec))
     return RunResult(spec, rows, rbm.W, rbm.visible_bias, rbm.hidden_bias)
+
+
+def _sampler_fidelity(trainer: Trainer, train: np.ndarray, spec: RunSpec) -> dict[str, Any]:
+    """How faithful the run's own sampler (its persistent state included) is to the final
+    model: the columns FIDELITY_COLUMNS, from metrics.sampler_fidelity."""
+    report = metrics.sampler_fidelity(trainer.rbm, trainer.backend, num_samples=spec.fidelity_samples,
+                                      seed=spec.seed, data=train)
+    return {column: report[key] for column, key in FIDELITY_COLUMNS.items()}
 
 
 def split_overrides(overrides: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -115,6 +129,7 @@ def run_comparison(
     jobs: int = 1,
     scheduler: str | None = None,
     dtype: str = "float64",
+    fidelity_samples: int = 4000,
 ) -> list[RunResult]:
     """Run every (backend, seed) pair; serially, on `jobs` processes, or on a Dask scheduler."""
     from joblib import Parallel, delayed, parallel_config
@@ -125,7 +140,7 @@ def run_comparison(
         options = {**(default_backend_options or {}).get(backend, {}), **option_overrides}
         for seed in seeds:
             specs.append(RunSpec(backend, int(seed), epochs, n_hidden, {**(hyperparameters or {}), **trainer_overrides},
-                                 options, evaluate_every, dict(ais_options or {}), dtype))
+                                 options, evaluate_every, dict(ais_options or {}), dtype, fidelity_samples))
     tasks = (delayed(run_one)(spec, train, test) for spec in specs)
     if scheduler:
         from dask.distributed import Client
@@ -197,9 +212,21 @@ def summarise(results: Sequence[RunResult], target: float | None = None) -> tupl
             "time_to_target_std": float(reached.std()) if reached.size else np.nan,
             "wall_mean": float(np.mean(walls)), "sampler_mean": float(np.mean(samplers)),
             "qpu_mean": float(np.mean(qpus)),
+            **{f"{column}_mean": _mean_of_last(runs, column) for column in FIDELITY_COLUMNS},
         })
     table.sort(key=lambda row: row["final_mean"], reverse=True)
     return table, target
+
+
+def _mean_of_last(runs: Sequence[RunResult], column: str) -> float:
+    """Mean over runs of `column` in each run's last row (NaN where it was not measured)."""
+    values = [run.rows[-1].get(column) for run in runs]
+    values = [float(v) for v in values if v is not None]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def _figure(value: float, digits: int) -> str:
+    return "–" if value is None or np.isnan(value) else f"{value:.{digits}f}"
 
 
 def summary_markdown(table: list[dict[str, Any]], target: float, title: str) -> str:
@@ -207,9 +234,14 @@ def summary_markdown(table: list[dict[str, Any]], target: float, title: str) -> 
     lines = [
         f"# {title}", "",
         "Held-out log-likelihood in nats per example (higher is better), mean ± std over seeds; "
-        f"time to target = training wall seconds until the held-out log-likelihood first reached {target:.3f}.", "",
-        "| rank | backend | final held-out LL | best held-out LL | time to target (s) | total wall (s) | sampler (s) | QPU access (s) |",
-        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"time to target = training wall seconds until the held-out log-likelihood first reached {target:.3f}. "
+        "Sampler fidelity at the last epoch (mean over seeds; `annealrbm diagnose`): the largest z-score of the "
+        "sampler's <v>, <h>, <v h^T> against the exact ones (about 3 for an exact sampler; larger: a biased "
+        "sampler, so a low likelihood may be the sampler's fault rather than the optimiser's) and the samples' "
+        "effective inverse temperature beta_eff (1 is right).", "",
+        "| rank | backend | final held-out LL | best held-out LL | time to target (s) | total wall (s) | sampler (s) "
+        "| QPU access (s) | sampler max z | sampler beta_eff |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for rank, row in enumerate(table, 1):
         reach = (f"{row['time_to_target_mean']:.2f} ± {row['time_to_target_std']:.2f} ({row['reached']}/{row['runs']})"
@@ -217,7 +249,8 @@ def summary_markdown(table: list[dict[str, Any]], target: float, title: str) -> 
         lines.append(
             f"| {rank} | {row['backend']} | {row['final_mean']:.3f} ± {row['final_std']:.3f} | "
             f"{row['best_mean']:.3f} ± {row['best_std']:.3f} | {reach} | {row['wall_mean']:.2f} | "
-            f"{row['sampler_mean']:.2f} | {row['qpu_mean']:.3f} |"
+            f"{row['sampler_mean']:.2f} | {row['qpu_mean']:.3f} | {_figure(row.get('sampler_max_z_mean'), 1)} | "
+            f"{_figure(row.get('sampler_beta_eff_mean'), 3)} |"
         )
     return "\n".join(lines) + "\n"
 

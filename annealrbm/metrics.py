@@ -14,6 +14,7 @@ import numpy as np
 from scipy.special import expit, logsumexp
 
 from .ais import ais_log_partition_function  # noqa: F401  (part of the metrics API)
+from .fidelity import effective_beta, sampler_fidelity  # noqa: F401  (part of the metrics API)
 from .model import RBM, softplus
 from .validation import binary_states_uint8, check_binary_states, check_positive_int
 
