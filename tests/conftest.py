@@ -1,3 +1,5 @@
+import functools
+
 import numpy as np
 import pytest
 
@@ -27,3 +29,26 @@ def brute_force_joint(rbm: RBM):
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+def random_patterns(pattern_seed: int, n_patterns: int = 4, n_visible: int = 20) -> np.ndarray:
+    """Distinct random 0/1 patterns (the random four-pattern sets of the training targets)."""
+    rng = np.random.default_rng(pattern_seed)
+    while True:
+        data = (rng.random((n_patterns, n_visible)) < 0.5).astype(float)
+        if len(np.unique(data, axis=0)) == n_patterns:
+            return data
+
+
+@functools.lru_cache(maxsize=None)
+def _exactly_trained(pattern_seed: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    from annealrbm import Trainer
+
+    rbm = RBM(20, 8, seed=seed)
+    Trainer(rbm, backend="exact", epochs=200, seed=seed, progress=False, evaluate=False).fit(random_patterns(pattern_seed))
+    return rbm.W, rbm.visible_bias, rbm.hidden_bias
+
+
+def exactly_trained(pattern_seed: int, seed: int = 0) -> RBM:
+    """A sharp 20x8 model: the exact gradient's fit to a random four-pattern set (cached)."""
+    return RBM.from_arrays(*_exactly_trained(pattern_seed, seed))
