@@ -356,7 +356,7 @@ def _trainer_hyperparameters(args: argparse.Namespace) -> dict[str, Any]:
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
     """--optimizer, --momentum, --weight-decay and --dtype, shared by train and compare; unset,
     the first three keep the Trainer's defaults."""
-    parser.add_argument("--optimizer", choices=("adam", "sgd"), help="default adam")
+    parser.add_argument("--optimizer", choices=("adam", "sgd"), help="default sgd (momentum SGD)")
     parser.add_argument("--momentum", type=float, help="Adam's beta1 or SGD's momentum (default 0.9)")
     parser.add_argument("--weight-decay", type=float, help="L2 on W (default 0)")
     parser.add_argument("--dtype", choices=("float64", "float32"), default="float64",

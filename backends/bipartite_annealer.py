@@ -330,7 +330,7 @@ class BipartiteAnnealing(Backend):
     description = "vectorised block-Gibbs population annealer for RBMs (all reads at once, BLAS, both cores)"
     checkpointed = ("chains",)
 
-    def __init__(self, num_reads: int = 1000, num_sweeps: int = 200, beta: float = 1.0,
+    def __init__(self, num_reads: int = 1000, num_sweeps: int = 300, beta: float = 1.0,
                  beta_range: tuple[float, float] | None = None, beta_schedule_type: str = "geometric",
                  population_annealing: bool = True, ess_threshold: float = 0.5,
                  persistent: bool = False, persistent_sweeps: int = 10) -> None:

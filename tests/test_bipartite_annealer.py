@@ -76,18 +76,21 @@ def test_non_bipartite_bqm_is_refused():
         BipartiteAnnealingSampler().sample(triangle)
 
 
-def test_backend_learns_patterns20_and_persistent_mode_continues_chains():
+@pytest.mark.slow
+def test_backend_with_its_defaults_learns_patterns20_to_its_target():
     data = datasets.patterns20()
     rbm = RBM(20, 8, seed=0)
-    Trainer(rbm, backend="bipartite-sa", epochs=200, seed=0, progress=False).fit(data)
-    # measured 2.98 at seed 0, 1.55 and 1.62 at seeds 1 and 2 (dwave SA at the same budget, seed 0:
-    # 1.457); at the late learning rate 0.1 the NLL of one run swings between 1.9 and 3.2 from epoch
-    # to epoch, so the bound says "learned" (uniform: 13.9, CD-1: 6.4), not "matched SA"
-    assert -metrics.log_likelihood(rbm, data) <= np.log(4) + 2.0
+    Trainer(rbm, backend="bipartite-sa", epochs=200, seed=0, progress=False, evaluate=False).fit(data)
+    assert -metrics.log_likelihood(rbm, data) <= np.log(4) + 0.3
+
+
+def test_persistent_mode_continues_chains():
+    rbm = RBM(20, 8, seed=0)
+    data = datasets.patterns20()
     backend = make("bipartite-sa", num_reads=50, persistent=True, persistent_sweeps=3)
     first = backend.sample(rbm, data, np.random.default_rng(0))
     second = backend.sample(rbm, data, np.random.default_rng(1))
-    assert first.info["sweeps"] == 200 and second.info["sweeps"] == 3
+    assert first.info["sweeps"] == 300 and second.info["sweeps"] == 3
     np.testing.assert_array_equal(backend.chains, second.visible)
 
 
@@ -124,10 +127,13 @@ def test_population_annealing_removes_the_frozen_mode_weights_of_a_plain_anneal(
         rbm = exactly_trained(pattern_seed)
         population = metrics.sampler_fidelity(rbm, "bipartite-sa", num_reads=4000, seed=pattern_seed)
         plain = metrics.sampler_fidelity(rbm, "bipartite-sa", num_reads=4000, seed=pattern_seed, population_annealing=False)
-        # measured on ten such models: population 0.004-0.019 (exact samples 0.009-0.022), plain 0.033-0.083
+        # measured on twenty such models (700-719), defaults: population 0.004-0.026, mean 0.014
+        # (4000 exact samples: 0.009-0.022); plain anneal 0.033-0.083
         assert population["max_abs_error"] <= 0.03
-        assert plain["max_abs_error"] > population["max_abs_error"]
+        # the plain anneal's errors sit on rarely-on units: small in absolute terms, many
+        # standard errors off (measured max z 34.8 and 7.3 against 4.1 and 1.6)
         assert population["max_z"] < plain["max_z"]
+        assert population["kl_visible"] < plain["kl_visible"]
 
 
 def test_population_annealing_estimates_log_z_and_reports_its_sample_size():

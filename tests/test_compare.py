@@ -107,7 +107,7 @@ def synthetic_images(n, n_visible, seed):
     return data.astype(float)
 
 
-@pytest.mark.parametrize("shape, data", [((784, 16), "synthetic"), ((64, 20), "digits")])
+@pytest.mark.parametrize("shape, data", [pytest.param((784, 16), "synthetic", marks=pytest.mark.slow), ((64, 20), "digits")])
 def test_ais_agrees_with_the_exact_log_z_on_trained_models(shape, data):
     train = synthetic_images(500, 784, seed=1) if data == "synthetic" else datasets.digits()[0]
     rbm = RBM(*shape, seed=0)

@@ -101,6 +101,7 @@ def test_beta_eff_is_recovered_when_the_hardware_temperature_is_known():
     assert samples.info["chain_break_fraction"] < 0.05
 
 
+@pytest.mark.slow
 def test_temperature_correction_holds_beta_eff_at_one_and_lowers_the_nll():
     data = datasets.patterns20()
     results = {}

@@ -26,29 +26,32 @@ def test_defaults_with_exact_backend_learn_random_patterns(pattern_seed):
     assert -metrics.log_likelihood(rbm, data) <= LN4 + 0.15
 
 
-# Stated NLL each backend reaches on patterns20 (200 epochs, seed 0, the experiment's sampling
+# What each backend reaches on patterns20 (200 epochs, seed 0, the experiment's sampling
 # budgets, default hyperparameters). The untrained model is at 20 ln 2 = 13.86 nats.
-# Measured: exact 1.461, sa 1.593, gibbs 3.70, cd 6.20; the bounds leave room for platform
-# differences (sa over seeds 0-5: 1.59-2.30; a rounding change in the gradient moved seed 0
-# from 1.457 to 1.593 and left seeds 1-4 unchanged to 1e-11). PCD is unstable with the default
-# Adam rates on this 4-example full-batch problem (it ends above 13 nats); with gentle SGD it
-# learns steadily (measured 5.47; 4.68-5.61 over seeds 0-5).
+# CD-1 on four full-batch examples is the textbook case of CD's bias growing with the weights
+# (Fischer & Igel 2010): it learns, then drifts; measured over seeds 0-5: best epoch 4.4-8.0,
+# final 5.2-15.0. Its test asserts the learning, not a final figure.
 @pytest.mark.parametrize(
-    "backend, bound, hyperparameters",
+    "backend, bound",
     [
-        ("exact", LN4 + 0.1, {}),
-        ("sa", LN4 + 0.3, {}),
-        ("gibbs", 6.0, {}),
-        ("cd", 8.0, {}),
-        ("pcd", 6.0, {"optimizer": "sgd", "learning_rate": 0.1, "momentum": 0.5}),
+        ("exact", LN4 + 0.1),
+        pytest.param("sa", LN4 + 0.2, marks=pytest.mark.slow),
+        pytest.param("gibbs", 6.0, marks=pytest.mark.slow),
+        ("pcd", LN4 + 0.5),
     ],
 )
-def test_each_backend_learns_patterns20(backend, bound, hyperparameters):
+def test_each_backend_learns_patterns20(backend, bound):
     options = EXPERIMENT_BACKEND_OPTIONS.get(backend)
-    _, history, nll = train_patterns(backend, backend_options=options, **hyperparameters)
+    _, history, nll = train_patterns(backend, backend_options=options)
     assert nll <= bound
     assert -history["log_likelihood"][0] > 10  # it started far from the data
     assert np.all(history["sampler_seconds"] > 0)
+
+
+def test_contrastive_divergence_learns_patterns20_before_its_bias_takes_over():
+    _, history, _ = train_patterns("cd")
+    nll = -history["log_likelihood"]
+    assert nll[0] > 10 and nll.min() < 8.5
 
 
 def test_same_seed_same_model_and_independent_of_evaluation():
