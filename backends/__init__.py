@@ -1,7 +1,7 @@
 """Interchangeable negative-phase samplers for RBM training, and their registry.
 
     from annealrbm import backends
-    backends.available()            # ['cd', 'pcd', 'gibbs', 'sa', 'exact', 'qpu', 'qpu-mock']
+    backends.available()            # ['cd', 'pcd', 'gibbs', 'sa', 'exact', 'qpu', 'bipartite-sa', 'pt', 'qpu-mock']
     backends.describe("sa")
     backend = backends.make("sa", num_reads=200)
     backend = backends.make(my_dimod_sampler, num_reads=50)   # any dimod.Sampler
@@ -15,6 +15,7 @@ from .qpu import EmulatedQPUSampler, QPUBudgetExceeded, QPUSampler, QPUWarning, 
 from .qpu_connection import QPUConfigurationError, QPUUnavailable, connect, redact, token_is_configured
 from .registry import available, describe, make, register
 from .retry import RetryPolicy, SamplerFault, SamplerUnavailable
+from .tempering import ParallelTempering
 
 __all__ = [
     "Backend",
@@ -26,6 +27,7 @@ __all__ = [
     "ContrastiveDivergence",
     "PersistentContrastiveDivergence",
     "LongRunGibbs",
+    "ParallelTempering",
     "available",
     "describe",
     "make",

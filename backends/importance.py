@@ -29,3 +29,17 @@ def normalised_weights(log_weights: np.ndarray) -> np.ndarray | None:
         return None
     weights = np.exp(log_weights - log_weights.max())
     return weights / weights.sum()
+
+
+def systematic_resample_groups(log_weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Systematic resampling within each row of a (groups, size) array of log weights, all rows
+    at once; returns indices into the flattened array, `size` of them per row, each pointing
+    into its own row."""
+    groups, size = log_weights.shape
+    weights = np.exp(log_weights - log_weights.max(axis=1, keepdims=True))
+    cumulative = np.cumsum(weights, axis=1)
+    cumulative /= cumulative[:, -1:]
+    offsets = np.arange(groups)[:, np.newaxis]
+    pointers = (rng.random((groups, 1)) + np.arange(size)) / size + offsets  # row k's in [k, k + 1)
+    flat = np.searchsorted((cumulative + offsets).ravel(), pointers.ravel(), side="right")
+    return np.minimum(flat, np.repeat((offsets.ravel() + 1) * size - 1, size))

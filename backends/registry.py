@@ -11,6 +11,7 @@ from .bipartite_annealer import BipartiteAnnealing
 from .dimod_backends import DimodSamplerBackend, ExactSampler, SimulatedAnnealing
 from .gibbs import ContrastiveDivergence, LongRunGibbs, PersistentContrastiveDivergence
 from .qpu import EmulatedQPUSampler, QPUSampler, mock_qpu
+from .tempering import ParallelTempering
 
 _FACTORIES: dict[str, tuple[Callable[..., Backend], str]] = {}
 
@@ -67,6 +68,6 @@ def make(backend: str | Backend | dimod.Sampler, **options: Any) -> Backend:
 
 
 for _cls in (ContrastiveDivergence, PersistentContrastiveDivergence, LongRunGibbs, SimulatedAnnealing, ExactSampler,
-             QPUSampler, BipartiteAnnealing):
+             QPUSampler, BipartiteAnnealing, ParallelTempering):
     register(_cls.name, _cls, _cls.description)
 register(EmulatedQPUSampler.name, mock_qpu, EmulatedQPUSampler.description)

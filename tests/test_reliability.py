@@ -39,6 +39,7 @@ KILL_RUNS = {
     "pcd": ["-o", "num_chains=20"],
     "gibbs": ["-o", "num_samples=20", "-o", "burn_in=10"],
     "sa": ["-o", "num_reads=20", "-o", "num_sweeps=20"],
+    "pt": ["-o", "num_chains=20", "-o", "num_temperatures=4"],
 }
 
 
