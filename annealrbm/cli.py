@@ -189,15 +189,23 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if data.shape[1] != rbm.n_visible:
         raise ValueError(f"{args.data} has {data.shape[1]} columns but the model {args.model} has "
                          f"{rbm.n_visible} visible units: evaluate it on data of the shape it was trained on")
-    print(f"{rbm} from {args.model} on {args.data} ({len(data)} examples)")
-    if metrics.exact_is_feasible(rbm):
-        log_z, how = metrics.log_partition_function(rbm), "exact log Z"
-    else:
-        log_z, error = metrics.ais_log_partition_function(
-            rbm, data, num_chains=args.ais_chains, num_betas=args.ais_betas, seed=args.seed)
-        how = f"AIS log Z, {args.ais_chains} chains x {args.ais_betas} betas, standard error {error:.3f}"
-    print(f"log-likelihood {metrics.log_likelihood(rbm, data, log_z):.4f} nats per example ({how})")
+    conservative, optimistic, details = metrics.log_likelihood_bounds(
+        rbm, data, seed=args.seed, num_chains=args.ais_chains, num_betas=args.ais_betas)
     accuracy = metrics.reconstruction_accuracy(rbm, data, np.random.default_rng(args.seed))
+    if args.json:
+        error = max(details["standard_error_forward"], details["standard_error_reverse"])
+        print(json.dumps({"log_likelihood": optimistic, "log_likelihood_conservative": conservative,
+                          "standard_error": error, "method": details["method"],
+                          "reconstruction_accuracy": accuracy, "num_examples": len(data)}))
+        return 0
+    print(f"{rbm} from {args.model} on {args.data} ({len(data)} examples)")
+    if details["method"] == "exact":
+        print(f"log-likelihood {optimistic:.4f} nats per example (exact log Z)")
+    else:
+        print(f"log-likelihood {optimistic:.4f} nats per example (forward AIS, {args.ais_chains} chains x "
+              f"{args.ais_betas} betas, log Z standard error {details['standard_error_forward']:.3f})")
+        print(f"conservative    {conservative:.4f} nats per example (reverse AIS from the data, log Z "
+              f"standard error {details['standard_error_reverse']:.3f}); gap {optimistic - conservative:.3f}")
     print(f"reconstruction accuracy {accuracy:.2%} (bits equal after one v -> h -> v pass)")
     return 0
 
@@ -424,6 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--ais-chains", type=int, default=100, help="AIS chains when log Z cannot be enumerated")
     evaluate.add_argument("--ais-betas", type=int, default=14500)
     evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     evaluate.set_defaults(run=_cmd_evaluate)
 
     reproduce = commands.add_parser("reproduce", help="the 20-dimensional pattern experiment")
