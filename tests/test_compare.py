@@ -5,6 +5,7 @@ import pytest
 
 from annealrbm import RBM, Trainer, compare, datasets, metrics
 from annealrbm.cli import main
+from conftest import random_rbm
 
 TIMING = {"wall_seconds", "sampler_seconds"}
 
@@ -126,3 +127,21 @@ def test_ais_without_data_starts_from_the_uniform_model():
     rbm = RBM(30, 6, seed=1, weight_scale=0.5)
     log_z, _ = metrics.ais_log_partition_function(rbm, None, num_chains=200, num_betas=3000, seed=1)
     assert log_z == pytest.approx(metrics.log_partition_function(rbm), abs=0.05)
+
+
+def test_held_out_likelihood_by_ais_comes_with_a_conservative_figure_and_a_flagged_gap():
+    rbm = random_rbm(30, 21, seed=2, scale=0.3)  # 21 hidden: AIS (exact still affordable to check)
+    rng = np.random.default_rng(0)
+    train, test = (rng.random((200, 30)) < 0.5).astype(float), (rng.random((100, 30)) < 0.5).astype(float)
+    row = compare._log_likelihoods(rbm, train, test, seed=0, ais_options={"num_betas": 2000})
+    exact = metrics.log_likelihood(rbm, test)
+    assert row["log_likelihood_method"] == "ais"
+    assert row["test_log_likelihood_conservative"] <= row["test_log_likelihood"]
+    assert row["test_log_likelihood_conservative"] == pytest.approx(exact, abs=0.3)
+    assert row["test_log_likelihood"] == pytest.approx(exact, abs=0.3)
+    base = {"backend": "pcd", "runs": 1, "final_std": 0.0, "best_mean": -90.0, "best_std": 0.0, "reached": 0,
+            "wall_mean": 1.0, "sampler_mean": 1.0, "qpu_mean": 0.0}
+    text = compare.summary_markdown([{**base, "final_mean": -90.0, "conservative_mean": -93.5}], -95.0, "t")
+    assert "-93.500 (! gap 3.5)" in text
+    text = compare.summary_markdown([{**base, "final_mean": -90.0, "conservative_mean": -90.4}], -95.0, "t")
+    assert "-90.400 |" in text and "!" not in text.split("\n")[-2]
