@@ -17,7 +17,7 @@ import numpy as np
 
 from . import backends, compare, datasets, experiments, metrics
 from .fileio import write_json
-from .model import RBM
+from .model import RBM, default_dtype
 from .trainer import Trainer
 
 
@@ -128,7 +128,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if args.backend == "qpu" and not args.checkpoint:  # QPU time is paid for: keep every epoch by default
         args.checkpoint = DEFAULT_QPU_CHECKPOINTS
         print(f"checkpoints go to {DEFAULT_QPU_CHECKPOINTS}/ (pass --checkpoint DIR to choose)")
-    rbm = RBM(data.shape[1], args.hidden, seed=args.seed, dtype=args.dtype)
+    rbm = RBM(data.shape[1], args.hidden, seed=args.seed, dtype=None if args.dtype == "auto" else args.dtype)
     options = {**_qpu_options(args.backend, args), **_parse_backend_options(args.backend_option)}
     report_every = max(1, args.epochs // 10)
 
@@ -152,7 +152,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         checkpoint_dir=args.checkpoint,
         checkpoint_every=args.checkpoint_every,
     )
-    print(f"training {rbm} on {source} ({len(data)} examples) with {trainer.backend!r}, {args.dtype}", flush=True)
+    print(f"training {rbm} on {source} ({len(data)} examples) with {trainer.backend!r}, {rbm.dtype}", flush=True)
     if args.resume:
         print(f"resuming from the newest checkpoint in {args.checkpoint}", flush=True)
     start = time.perf_counter()
@@ -318,7 +318,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     every = args.evaluate_every or (1 if exact else args.epochs)
     defaults = {name: {**experiments.EXPERIMENT_BACKEND_OPTIONS.get(name, {}), **_qpu_options(name, args)} for name in names}
     print(f"compare on {args.dataset}: {len(train)} train / {len(test)} held-out examples, RBM {train.shape[1]}x{args.hidden}, "
-          f"{args.dtype}, {args.epochs} epochs, seeds 0..{args.seeds - 1}, backends {', '.join(names)}; log-likelihood "
+          f"{default_dtype(train.shape[1], args.hidden) if args.dtype == 'auto' else args.dtype}, "
+          f"{args.epochs} epochs, seeds 0..{args.seeds - 1}, backends {', '.join(names)}; log-likelihood "
           f"{'exact' if exact else 'by AIS'} every {every} epoch(s); {args.jobs} job(s)"
           + (f" on {args.scheduler}" if args.scheduler else ""), flush=True)
     start = time.perf_counter()
@@ -326,7 +327,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         train, test, names, range(args.seeds), args.epochs, args.hidden, hyperparameters=hyper,
         per_backend=_parse_per_backend(args.backend_option, names), default_backend_options=defaults,
         evaluate_every=every, ais_options={"num_chains": args.ais_chains, "num_betas": args.ais_betas},
-        jobs=args.jobs, scheduler=args.scheduler, dtype=args.dtype, fidelity_samples=args.fidelity_samples,
+        jobs=args.jobs, scheduler=args.scheduler, dtype=None if args.dtype == "auto" else args.dtype, fidelity_samples=args.fidelity_samples,
     )
     paths = compare.write_outputs(results, Path(args.out), args.dataset, args.target)
     print(Path(paths["summary"]).read_text())
@@ -367,8 +368,9 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--optimizer", choices=("adam", "sgd"), help="default sgd (momentum SGD)")
     parser.add_argument("--momentum", type=float, help="Adam's beta1 or SGD's momentum (default 0.9)")
     parser.add_argument("--weight-decay", type=float, help="L2 on W (default 0)")
-    parser.add_argument("--dtype", choices=("float64", "float32"), default="float64",
-                        help="arithmetic of the model and the Gibbs backends: float32 about halves a large model's epoch")
+    parser.add_argument("--dtype", choices=("auto", "float64", "float32"), default="auto",
+                        help="arithmetic of the model and the Gibbs backends; auto (default): float32 for models "
+                             "with more than 100,000 weights (it about halves their epochs), else float64")
 
 
 def _add_connection_options(parser: argparse.ArgumentParser) -> None:

@@ -43,7 +43,7 @@ class RunSpec:
     backend_options: dict[str, Any] = field(default_factory=dict)
     evaluate_every: int = 1
     ais_options: dict[str, Any] = field(default_factory=dict)
-    dtype: str = "float64"
+    dtype: str | None = None  # None: the model's default (float32 for large models)
     fidelity_samples: int = 4000  # sampler fidelity at the last epoch; 0: not measured
 
 
@@ -138,7 +138,7 @@ def run_comparison(
     ais_options: dict[str, Any] | None = None,
     jobs: int = 1,
     scheduler: str | None = None,
-    dtype: str = "float64",
+    dtype: str | None = None,
     fidelity_samples: int = 4000,
 ) -> list[RunResult]:
     """Run every (backend, seed) pair; serially, on `jobs` processes, or on a Dask scheduler."""

@@ -80,6 +80,16 @@ def bernoulli(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.less(uniform, probs, out=uniform, casting="unsafe")  # written over the uniforms
 
 
+# Models with more weights than this compute in float32 unless a dtype is given: BLAS runs
+# twice as fast and memory traffic halves, while exact metrics and AIS still compute in float64.
+LARGE_MODEL_WEIGHTS = 100_000
+
+
+def default_dtype(n_visible: int, n_hidden: int) -> np.dtype:
+    """float32 for large models (more than LARGE_MODEL_WEIGHTS weights), float64 otherwise."""
+    return np.dtype(np.float32 if n_visible * n_hidden > LARGE_MODEL_WEIGHTS else np.float64)
+
+
 def _float_dtype(dtype) -> np.dtype:
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
@@ -96,13 +106,15 @@ class RBM:
         n_hidden: int,
         seed: int | np.random.Generator | None = None,
         weight_scale: float = 0.01,
-        dtype=np.float64,
+        dtype=None,
     ) -> None:
         """W ~ N(0, weight_scale^2), zero biases. dtype float32 halves memory traffic and doubles
-        BLAS speed for large models; exact metrics still compute in float64."""
+        BLAS speed for large models; exact metrics still compute in float64. dtype None (default)
+        picks float32 for models with more than 100,000 weights (784x500 MNIST models), else
+        float64 (the reference arithmetic)."""
         n_visible = check_positive_int(n_visible, "n_visible")
         n_hidden = check_positive_int(n_hidden, "n_hidden")
-        dtype = _float_dtype(dtype)
+        dtype = default_dtype(n_visible, n_hidden) if dtype is None else _float_dtype(dtype)
         if not (np.isfinite(weight_scale) and weight_scale >= 0):
             raise ValueError(f"weight_scale must be a finite number >= 0, got {weight_scale!r}")
         rng = np.random.default_rng(seed)

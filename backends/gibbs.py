@@ -39,11 +39,20 @@ class ContrastiveDivergence(Backend):
         return f"ContrastiveDivergence(k={self.k})"
 
 
-# Models up to this many weights get DEFAULT_SMALL_MODEL_CHAINS persistent chains by default:
-# cheap there, and a population large enough that the importance weights keep every mode.
+# Small models (at most this many weights and visible units) get DEFAULT_SMALL_MODEL_CHAINS
+# persistent chains by default: cheap there, and a population large enough that the importance
+# weights keep every mode. Image-sized models (784 visible units) get DEFAULT_CHAINS, about one
+# minibatch, whatever their hidden layer: their updates are many and the chains' sweeps dominate.
 SMALL_MODEL_WEIGHTS = 20_000
+SMALL_MODEL_VISIBLE = 256
 DEFAULT_SMALL_MODEL_CHAINS = 1000
 DEFAULT_CHAINS = 100
+
+
+def default_num_chains(rbm: RBM) -> int:
+    """Persistent chains used for `rbm` when none are asked for (pcd, and per temperature pt)."""
+    small = rbm.n_visible * rbm.n_hidden <= SMALL_MODEL_WEIGHTS and rbm.n_visible <= SMALL_MODEL_VISIBLE
+    return DEFAULT_SMALL_MODEL_CHAINS if small else DEFAULT_CHAINS
 
 
 class PersistentContrastiveDivergence(Backend):
@@ -59,8 +68,8 @@ class PersistentContrastiveDivergence(Backend):
     sample size falls below `ess_threshold`. The free energies reuse the sweeps' own matrix
     products, so the weights cost no extra product. weighted=False is Tieleman's PCD.
 
-    num_chains: None (default) gives 1000 chains to models with at most 20,000 weights and 100
-        to larger ones.
+    num_chains: None (default) gives 1000 chains to models with at most 20,000 weights and 256
+        visible units, and 100 to larger ones.
     persist="visible" (default) keeps each chain's visible states, so every update runs whole
     sweeps with the current weights. persist="hidden" keeps the hidden states drawn at the end
     of the previous update, as scikit-learn's BernoulliRBM does: one matrix product fewer per
@@ -102,7 +111,7 @@ class PersistentContrastiveDivergence(Backend):
         """The number of chains used for `rbm` (see num_chains)."""
         if self.num_chains is not None:
             return self.num_chains
-        return DEFAULT_SMALL_MODEL_CHAINS if rbm.n_visible * rbm.n_hidden <= SMALL_MODEL_WEIGHTS else DEFAULT_CHAINS
+        return default_num_chains(rbm)
 
     def sample(self, rbm: RBM, batch: np.ndarray, rng: np.random.Generator) -> NegativeSamples:
         start = time.perf_counter()

@@ -11,7 +11,7 @@ from annealrbm.model import RBM, probabilities, sample_from_logits, softplus
 from annealrbm.validation import check_positive_int
 
 from .base import Backend, NegativeSamples
-from .gibbs import DEFAULT_CHAINS, DEFAULT_SMALL_MODEL_CHAINS, SMALL_MODEL_WEIGHTS
+from .gibbs import default_num_chains
 from .importance import systematic_resample_groups
 
 
@@ -43,8 +43,7 @@ class ParallelTempering(Backend):
     weighted chains). Without it the beta = 1 chains lag behind a model that moves fast and
     training can diverge, as plain PCD does.
 
-    num_chains: chains per temperature; None gives PCD's default (1000 for models with at most
-        20,000 weights, else 100).
+    num_chains: chains per temperature; None gives PCD's default (`gibbs.default_num_chains`).
     """
 
     name = "pt"
@@ -82,7 +81,7 @@ class ParallelTempering(Backend):
         """Chains per temperature used for `rbm` (see num_chains)."""
         if self.num_chains is not None:
             return self.num_chains
-        return DEFAULT_SMALL_MODEL_CHAINS if rbm.n_visible * rbm.n_hidden <= SMALL_MODEL_WEIGHTS else DEFAULT_CHAINS
+        return default_num_chains(rbm)
 
     def sample(self, rbm: RBM, batch: np.ndarray, rng: np.random.Generator) -> NegativeSamples:
         start = time.perf_counter()

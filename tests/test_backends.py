@@ -204,6 +204,7 @@ def test_weighted_pcd_reweights_its_chains_by_the_change_of_free_energy():
 def test_pcd_chain_count_defaults_to_the_model_size():
     backend = backends.make("pcd")
     assert backend.chains_for(RBM(20, 8)) == 1000 and backend.chains_for(RBM(784, 500)) == 100
+    assert backend.chains_for(RBM(64, 64)) == 1000 and backend.chains_for(RBM(784, 16)) == 100  # image-sized
     assert backends.make("pcd", num_chains=7).chains_for(RBM(20, 8)) == 7
 
 
