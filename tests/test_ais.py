@@ -56,3 +56,12 @@ def test_evaluate_prints_both_figures_and_json(tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     assert set(report) >= {"log_likelihood", "log_likelihood_conservative", "standard_error", "method"}
     assert report["method"] == "ais" and report["log_likelihood_conservative"] <= report["log_likelihood"]
+
+
+def test_starts_that_agree_are_averaged_and_one_far_above_the_other_is_taken_alone():
+    from annealrbm.ais import combine_starts
+
+    value, error = combine_starts([(10.0, 0.3), (10.4, 0.3)])
+    assert value == pytest.approx(10.2) and error == pytest.approx(0.3 / np.sqrt(2))
+    assert combine_starts([(10.0, 0.1), (12.0, 0.1)]) == (12.0, 0.1)  # the data start missed mass
+    assert combine_starts([(10.0, 0.1)]) == (10.0, 0.1)
