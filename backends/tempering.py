@@ -89,6 +89,7 @@ class ParallelTempering(Backend):
         rows = self.num_temperatures * per_temperature
         if self.chains is None or self.chains.shape != (rows, rbm.n_visible):
             self.chains = (rng.random((rows, rbm.n_visible)) < 0.5).astype(rbm.dtype)
+            self.free_energies = None
             self.swap_round = 0
             self.swap_attempts = np.zeros(self.num_temperatures - 1)
             self.swap_accepts = np.zeros(self.num_temperatures - 1)

@@ -74,3 +74,12 @@ def test_defaults_train_random_four_pattern_sets_to_the_target():
             Trainer(rbm, backend="pt", epochs=200, seed=seed, progress=False, evaluate=False).fit(data)
             nlls.append(-metrics.log_likelihood(rbm, data))
     assert max(nlls) <= np.log(4) + 0.2, nlls
+
+
+def test_a_model_of_another_size_starts_fresh_chains():
+    backend = ParallelTempering(num_chains=10, num_temperatures=3)
+    rng = np.random.default_rng(0)
+    backend.sample(random_rbm(6, 3, seed=0), None, rng)
+    backend.sample(random_rbm(6, 3, seed=0), None, rng)
+    samples = backend.sample(random_rbm(8, 3, seed=1), None, rng)
+    assert samples.visible.shape == (10, 8) and backend.chains.shape == (30, 8)
