@@ -67,6 +67,10 @@ class PersistentContrastiveDivergence(Backend):
     average, and the chains are resampled in proportion to their weights when the effective
     sample size falls below `ess_threshold`. The free energies reuse the sweeps' own matrix
     products, so the weights cost no extra product. weighted=False is Tieleman's PCD.
+    weighted=None (default) weights the chains of small models (those that get 1000 chains,
+    see `default_num_chains`) and not those of image-sized ones: with 100 chains on MNIST
+    784x500 the resampling costs diversity (200 epochs: validation LL -105.2 weighted against
+    -91.4 unweighted).
 
     num_chains: None (default) gives 1000 chains to models with at most 20,000 weights and 256
         visible units, and 100 to larger ones.
@@ -96,7 +100,7 @@ class PersistentContrastiveDivergence(Backend):
         if not 0 <= ess_threshold <= 1:
             raise ValueError(f"ess_threshold must be a fraction in [0, 1], got {ess_threshold!r}")
         self.persist = persist
-        self.weighted = persist == "visible" if weighted is None else bool(weighted)
+        self.weighted = None if weighted is None else bool(weighted)
         self.ess_threshold = float(ess_threshold)
         self.chains: np.ndarray | None = None  # states of the persisted layer, one row per chain
         self.log_weights: np.ndarray | None = None  # per chain (weighted PCD)
@@ -106,6 +110,12 @@ class PersistentContrastiveDivergence(Backend):
 
     def reset(self) -> None:
         self.chains = self.log_weights = self.free_energies = None
+
+    def weights_chains(self, rbm: RBM) -> bool:
+        """Whether the chains for `rbm` carry importance weights (see `weighted`)."""
+        if self.weighted is not None:
+            return self.weighted
+        return self.persist == "visible" and default_num_chains(rbm) == DEFAULT_SMALL_MODEL_CHAINS
 
     def chains_for(self, rbm: RBM) -> int:
         """The number of chains used for `rbm` (see num_chains)."""
@@ -120,7 +130,8 @@ class PersistentContrastiveDivergence(Backend):
             self.chains = _random_states(self.chains_for(rbm), width, rng, rbm.dtype)
             self.log_weights = self.free_energies = None
         weights = None
-        if self.weighted:
+        weighted = self.weights_chains(rbm)
+        if weighted:
             visible, probs, weights = self._weighted_sweeps(rbm, rng)
             hidden = None
         elif self.persist == "visible":
@@ -131,7 +142,7 @@ class PersistentContrastiveDivergence(Backend):
             self.chains = bernoulli(probs, rng)
             hidden = self.chains.copy()
         info = {"seconds": time.perf_counter() - start, "num_samples": len(visible)}
-        if self.weighted:
+        if weighted:
             info["effective_sample_size"] = effective_sample_fraction(self.log_weights)
         return NegativeSamples(visible, hidden, info, hidden_probs=probs, weights=weights)
 

@@ -196,7 +196,10 @@ def test_weighted_pcd_reweights_its_chains_by_the_change_of_free_energy():
     resampling = backends.make("pcd", num_chains=50, ess_threshold=1.0)
     resampling.sample(before, None, np.random.default_rng(0))
     assert resampling.sample(after, None, np.random.default_rng(1)).weights is None
-    assert not backends.make("pcd", weighted=False).weighted
+    assert not backends.make("pcd", weighted=False).weights_chains(RBM(20, 8))
+    default = backends.make("pcd")  # weighted for small models, plain for image-sized ones
+    assert default.weights_chains(RBM(20, 8)) and not default.weights_chains(RBM(784, 500))
+    assert not backends.make("pcd", persist="hidden").weights_chains(RBM(20, 8))
     with pytest.raises(ValueError, match="persist='visible'"):
         backends.make("pcd", persist="hidden", weighted=True)
 
