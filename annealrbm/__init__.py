@@ -1,4 +1,5 @@
-"""annealrbm: train restricted Boltzmann machines with annealing-based samplers.
+"""annealrbm: train Boltzmann machines (RBMs, Boltzmann machines on any graph, DBMs, DBNs)
+with annealing-based samplers.
 
     from annealrbm import RBM, Trainer, datasets, metrics
     rbm = RBM(n_visible=20, n_hidden=8, seed=0)
@@ -7,7 +8,8 @@
 """
 from . import datasets, metrics
 from .model import RBM
+from .models import DBM, DBN, BoltzmannMachine, load_model
 from .trainer import History, Trainer, TrainingInterrupted
 
 __version__ = "0.1.0"
-__all__ = ["RBM", "Trainer", "History", "TrainingInterrupted", "datasets", "metrics", "__version__"]
+__all__ = ["RBM", "BoltzmannMachine", "DBM", "DBN", "load_model", "Trainer", "History", "TrainingInterrupted", "datasets", "metrics", "__version__"]

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import backends, compare, datasets, experiments, metrics
+from . import backends, compare, datasets, experiments, metrics, models
 from .fileio import write_json
 from .model import RBM, default_dtype
 from .trainer import Trainer
@@ -128,7 +128,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if args.backend == "qpu" and not args.checkpoint:  # QPU time is paid for: keep every epoch by default
         args.checkpoint = DEFAULT_QPU_CHECKPOINTS
         print(f"checkpoints go to {DEFAULT_QPU_CHECKPOINTS}/ (pass --checkpoint DIR to choose)")
-    rbm = RBM(data.shape[1], args.hidden, seed=args.seed, dtype=None if args.dtype == "auto" else args.dtype)
+    rbm = models.build_model(args.model, data.shape[1], _hidden_layers(args.hidden), seed=args.seed,
+                             dtype=None if args.dtype == "auto" else args.dtype)
     options = {**_qpu_options(args.backend, args), **_parse_backend_options(args.backend_option)}
     report_every = max(1, args.epochs // 10)
 
@@ -167,7 +168,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             f"{trainer.plan.get('estimated_qpu_access_seconds', float('nan')):.2f}s), beta_eff "
             f"{history.last['beta_eff']:.3f}, chain breaks {np.mean(history['chain_break_fraction']):.2%}"
         )
-    if min(rbm.n_visible, rbm.n_hidden) <= 20:
+    if metrics.exact_is_feasible(rbm):
         log_z = metrics.log_partition_function(rbm)
         print(
             f"exact NLL {-metrics.log_likelihood(rbm, data, log_z):.4f} nats "
@@ -183,8 +184,21 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _hidden_layers(text: str) -> list[int]:
+    """--hidden: one size, or comma-separated sizes of a DBM's hidden layers."""
+    try:
+        sizes = [int(part) for part in str(text).split(",")]
+    except ValueError:
+        raise UsageError(f"--hidden takes a number of hidden units (or sizes like 500,100 for a DBM), got {text!r}") from None
+    if min(sizes) < 1:
+        raise UsageError(f"--hidden: n_hidden must be a positive number of hidden units, got {text!r}")
+    return sizes
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    rbm = RBM.load(args.model)
+    rbm = models.load_model(args.model)
+    if isinstance(rbm, models.DBN):
+        raise UsageError("a DBN has no tractable likelihood to evaluate; evaluate its layers' RBMs or a DBM")
     data = datasets.load_file(args.data, args.data_key)
     if data.shape[1] != rbm.n_visible:
         raise ValueError(f"{args.data} has {data.shape[1]} columns but the model {args.model} has "
@@ -257,18 +271,28 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         f"20-dimensional pattern experiment: {len(data)} patterns, RBM 20x{args.hidden}, {args.epochs} epochs, "
         f"seed {args.seed}, backends {', '.join(names)}"
     )
+    model_names = []
+    if args.model != "rbm":
+        model_names = [name for name in names if not experiments.unsupported_reason(name, args.model, 20, args.hidden)]
+        for name in names:
+            reason = experiments.unsupported_reason(name, args.model, 20, args.hidden)
+            if reason:
+                print(f"  {args.model} model: {name} not run: {reason}")
+        print(f"beside the RBM: a {args.model} Boltzmann machine (20+{args.hidden} units) with {', '.join(model_names)}")
     for name in names:
         options = experiments.EXPERIMENT_BACKEND_OPTIONS.get(name, {})
         print(f"  {name}: {backends.describe(name)}{'  ' + str(options) if options else ''}")
     print(flush=True)
     start = time.perf_counter()
+    backend_options = {name: {**experiments.EXPERIMENT_BACKEND_OPTIONS.get(name, {}), **_qpu_options(name, args)}
+                       for name in names}
     results = experiments.run_pattern_experiment(
         backends=names, epochs=args.epochs, n_hidden=args.hidden, seed=args.seed, jobs=args.jobs,
-        backend_options={
-            name: {**experiments.EXPERIMENT_BACKEND_OPTIONS.get(name, {}), **_qpu_options(name, args)}
-            for name in names
-        },
-    )
+        backend_options=backend_options)
+    if model_names:
+        results += experiments.run_pattern_experiment(
+            backends=model_names, epochs=args.epochs, n_hidden=args.hidden, seed=args.seed, jobs=args.jobs,
+            backend_options=backend_options, model=args.model)
     wall = time.perf_counter() - start
     for result in results:
         print(experiments.format_reconstructions(data, result))
@@ -403,7 +427,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "with --dataset mnist, the binarized MNIST file (.npz or .amat)")
     train.add_argument("--data-key", metavar="KEY", help="the array to use in an .npz with several")
     train.add_argument("--backend", default="sa", help="sampler backend (see `annealrbm backends`)")
-    train.add_argument("--hidden", type=int, default=8, help="number of hidden units")
+    train.add_argument("--model", choices=models.MODEL_KINDS, default="rbm",
+                       help="rbm (default); semi-restricted (visible-visible couplings too); fully-connected "
+                            "(every pair); dbm (--hidden lists its layers, e.g. 500,100)")
+    train.add_argument("--hidden", default="8", help="number of hidden units (default 8); a DBM's layers: 6,3")
     train.add_argument("--epochs", type=int, default=200)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--learning-rate", type=float, default=None, help="constant learning rate (default: schedule)")
@@ -441,6 +468,9 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--backends", default=",".join(experiments.DEFAULT_BACKENDS))
     reproduce.add_argument("--epochs", type=int, default=200)
     reproduce.add_argument("--hidden", type=int, default=8)
+    reproduce.add_argument("--model", choices=("rbm", "semi-restricted", "fully-connected"), default="rbm",
+                           help="also train this Boltzmann machine (the original experiment's annealer used a "
+                                "fully connected one) beside the RBM")
     reproduce.add_argument("--seed", type=int, default=0)
     reproduce.add_argument("--jobs", type=int, default=None, help="parallel processes (default: one per core)")
     reproduce.add_argument("--out", metavar="DIR", help="write DIR/results.json and DIR/nll_per_epoch.png")

@@ -132,6 +132,22 @@ def centred(gradient: Gradient, visible_offset: np.ndarray, hidden_offset: np.nd
     return gradient
 
 
+def centred_on_graph(gradient: list[np.ndarray], offsets: np.ndarray, edges: np.ndarray) -> list[np.ndarray]:
+    """The centred update of a Boltzmann machine on any graph (in place), from the uncentred
+    (per-edge, per-unit) gradient: the RBM formulas above with one offset per unit,
+
+        dJ_ij = dP_ij - mu_j dU_i - mu_i dU_j,    db_i = dU_i - sum_{j ~ i} dJ_ij mu_j
+
+    where dP and dU are the pair and unit statistics' differences (data minus model)."""
+    pairs, units = gradient
+    first, second = edges[:, 0], edges[:, 1]
+    pairs -= offsets[second] * units[first] + offsets[first] * units[second]
+    n_units = len(units)
+    units -= (np.bincount(first, weights=pairs * offsets[second], minlength=n_units)
+              + np.bincount(second, weights=pairs * offsets[first], minlength=n_units)).astype(units.dtype)
+    return gradient
+
+
 class GradientEstimator:
     """<v h^T>_data - <v h^T>_samples (and the bias terms) as one matrix product.
 

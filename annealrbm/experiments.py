@@ -16,7 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import datasets, metrics
-from .model import RBM
+from .models import build_model
 from .trainer import History, Trainer
 
 DEFAULT_BACKENDS = ("gibbs", "cd", "sa", "exact")
@@ -50,6 +50,12 @@ class BackendResult:
     reconstructions: np.ndarray  # (n_patterns, n_reconstructions, n_visible)
     history: History = field(repr=False)
     extra: dict[str, Any] = field(default_factory=dict)
+    model: str = "rbm"  # the model kind (annealrbm.models.MODEL_KINDS)
+
+    @property
+    def label(self) -> str:
+        """The backend's name, with the model kind when it is not the RBM."""
+        return self.backend if self.model == "rbm" else f"{self.backend} ({self.model})"
 
     @property
     def seconds_per_epoch(self) -> float:
@@ -59,6 +65,7 @@ class BackendResult:
         """The JSON-ready row of results.json."""
         return {
             "backend": self.backend,
+            "model": self.model,
             "epochs": self.epochs,
             "seconds_per_epoch": self.seconds_per_epoch,
             "nll": self.nll,
@@ -69,6 +76,18 @@ class BackendResult:
             "sampler_seconds": self.sampler_seconds,
             **self.extra,
         }
+
+
+def unsupported_reason(backend: str, model: str, n_visible: int = 20, n_hidden: int = 8) -> str | None:
+    """Why `backend` cannot train a `model` of this size in the experiment, or None if it can."""
+    if model == "rbm":
+        return None
+    if backend == "bipartite-sa":
+        return "population annealing samples bipartite (RBM) graphs only"
+    if backend == "exact" and model == "fully-connected" and n_visible + n_hidden - 1 > 25:
+        return (f"exact sampling of {n_visible + n_hidden} fully connected units needs treewidth "
+                f"{n_visible + n_hidden - 1} (TreeDecompositionSampler's limit is 25)")
+    return None
 
 
 def optimal_nll(data: np.ndarray) -> float:
@@ -87,15 +106,18 @@ def run_pattern_experiment(
     backend_options: dict[str, dict[str, Any]] | None = None,
     jobs: int | None = None,
     progress: bool | None = None,
+    model: str = "rbm",
 ) -> list[BackendResult]:
-    """Train one RBM per backend on patterns20 from the same initial weights; evaluate exactly.
+    """Train one model per backend on patterns20 from the same initial weights; evaluate exactly.
 
-    Backends run in up to `jobs` processes (default: one per core). Each run has its own
-    seeded streams, so the results do not depend on `jobs`.
+    model: 'rbm' (default), 'semi-restricted' or 'fully-connected' (the original experiment's
+    annealer model, every pair of units coupled; see `unsupported_reason` for the backends it
+    cannot use). Backends run in up to `jobs` processes (default: one per core). Each run has
+    its own seeded streams, so the results do not depend on `jobs`.
     """
-    initial = RBM(datasets.patterns20().shape[1], n_hidden, seed=seed)
+    initial = build_model(model, datasets.patterns20().shape[1], n_hidden, seed=seed)
     options = {**EXPERIMENT_BACKEND_OPTIONS, **(backend_options or {})}
-    runs = [(name, initial, epochs, seed, num_reconstructions, options.get(name), progress) for name in backends]
+    runs = [(name, initial, epochs, seed, num_reconstructions, options.get(name), progress, model) for name in backends]
     jobs = min(len(runs), jobs or os.cpu_count() or 1)
     if jobs <= 1:
         return [_train_and_evaluate(*run) for run in runs]
@@ -111,6 +133,7 @@ def _train_and_evaluate(
     num_reconstructions: int,
     options: dict[str, Any] | None,
     progress: bool | None,
+    model: str = "rbm",
 ) -> BackendResult:
     """One backend's run of the experiment (a separate function so it can run in a process)."""
     data = datasets.patterns20()
@@ -130,6 +153,7 @@ def _train_and_evaluate(
             + float(trainer.plan.get("calibration", {}).get("qpu_access_seconds", 0.0)),
         }
     return BackendResult(
+        model=model,
         extra=extra,
         backend=name,
         epochs=len(history),
@@ -151,7 +175,7 @@ def pattern_row(bits: np.ndarray) -> str:
 
 def format_reconstructions(data: np.ndarray, result: BackendResult) -> str:
     """Each pattern with its reconstructions beside it, one ■/□ row per reconstruction."""
-    lines = [f"[{result.backend}]  original -> {result.reconstructions.shape[1]} reconstructions"]
+    lines = [f"[{result.label}]  original -> {result.reconstructions.shape[1]} reconstructions"]
     for index, (pattern, recons) in enumerate(zip(data, result.reconstructions)):
         for number, recon in enumerate(recons):
             wrong = int(np.sum(recon != pattern))
@@ -164,14 +188,15 @@ def format_reconstructions(data: np.ndarray, result: BackendResult) -> str:
 def format_table(results: Sequence[BackendResult]) -> str:
     """One line per backend: epochs, training time per epoch, total sampler time, exact NLL vs
     optimum, KL(data || model), reconstruction bit accuracy."""
+    width = max([8, *(len(r.label) for r in results)])
     header = (
-        f"{'backend':<8} {'epochs':>6} {'s/epoch':>9} {'sampler s':>9} {'NLL (nats)':>10} "
+        f"{'backend':<{width}} {'epochs':>6} {'s/epoch':>9} {'sampler s':>9} {'NLL (nats)':>10} "
         f"{'optimum':>8} {'KL':>7} {'recon acc':>9}"
     )
     lines = [header, "-" * len(header)]
     for r in results:
         lines.append(
-            f"{r.backend:<8} {r.epochs:>6d} {r.seconds_per_epoch:>9.4f} {r.sampler_seconds:>9.2f} {r.nll:>10.3f} "
+            f"{r.label:<{width}} {r.epochs:>6d} {r.seconds_per_epoch:>9.4f} {r.sampler_seconds:>9.2f} {r.nll:>10.3f} "
             f"{r.optimal_nll:>8.3f} {r.kl:>7.3f} {r.reconstruction_accuracy:>9.1%}"
         )
     for r in results:

@@ -16,6 +16,7 @@ from scipy.special import expit, logsumexp
 from .ais import ais_log_partition_function, reverse_ais_log_partition_function  # noqa: F401  (metrics API)
 from .fidelity import effective_beta, sampler_fidelity  # noqa: F401  (part of the metrics API)
 from .model import RBM, softplus
+from .models import enumeration
 from .validation import binary_states_uint8, check_binary_states, check_positive_int
 
 MAX_ENUMERATED_UNITS = 26
@@ -23,7 +24,14 @@ _CHUNK_ELEMENTS = 1 << 21
 
 
 def exact_is_feasible(rbm: RBM, max_units: int = 20) -> bool:
-    """Whether exact log Z is cheap: the smaller layer has at most `max_units` units."""
+    """Whether exact log Z is cheap: the smaller layer has at most `max_units` units (an RBM);
+    for other models, whether enumeration needs at most 2^(max_units + 4) terms."""
+    if not isinstance(rbm, RBM):
+        try:
+            return enumeration.Plan(rbm).size <= max_units + 4 and (
+                not rbm.hidden_units_interact or rbm.n_hidden <= enumeration.MAX_HIDDEN_ENUMERATED)
+        except ValueError:
+            return False
     return min(rbm.n_visible, rbm.n_hidden) <= max_units
 
 
@@ -74,7 +82,10 @@ def _map_enumerated_chunks(rbm: RBM, reduce_chunk: Callable[[np.ndarray, np.ndar
 
 
 def log_partition_function(rbm: RBM) -> float:
-    """Exact log Z (natural log) by enumerating the smaller layer."""
+    """Exact log Z (natural log): an RBM's smaller layer enumerated; any other model by the
+    cheapest enumeration of `annealrbm.models.enumeration`."""
+    if not isinstance(rbm, RBM):
+        return enumeration.log_partition_function(rbm)
     return float(logsumexp(_map_enumerated_chunks(rbm, lambda _s, _p, log_weights: logsumexp(log_weights))))
 
 
@@ -103,6 +114,9 @@ def log_likelihood_bounds(rbm: RBM, data, seed=None, method: str = "auto", num_c
         raise ValueError(f"method must be 'auto', 'exact' or 'ais', got {method!r}")
     if method == "auto":
         method = "exact" if exact_is_feasible(rbm) else "ais"
+    if method == "ais" and not isinstance(rbm, RBM):
+        raise ValueError(f"AIS is implemented for RBMs; this {type(rbm).__name__} needs method='exact' "
+                         "(feasible up to about 30 units, or a larger layer whose partner layer has no internal couplings)")
     mean_log_f = float(-rbm.free_energy(data).mean())
     if method == "exact":
         log_z = log_partition_function(rbm)
@@ -169,6 +183,8 @@ def reconstruction_error(rbm: RBM, data, rng: np.random.Generator, max_examples:
     if isinstance(data, np.ndarray) and data.ndim == 2:  # slice before the float64 check: it copies
         data = data[:max_examples]
     data = check_binary_states(data, rbm.n_visible, "data")[:max_examples]
+    if not isinstance(rbm, RBM):  # visible units may interact: a sampled reconstruction
+        return float(np.mean((data - rbm.reconstruct(data, rng)) ** 2))
     reconstruction = rbm.visible_probs(rbm.sample_hidden(data, rng))
     return float(np.mean((data - reconstruction) ** 2))
 

@@ -88,15 +88,19 @@ def as_schedule(learning_rate: LearningRate) -> Callable[[int], float]:
 
 
 def with_weight_decay(gradient: Gradient, rbm: RBM, weight_decay: float) -> Gradient:
-    """The gradient with L2 weight decay on W (in place: optimizers own their gradient)."""
+    """The gradient with L2 weight decay on the couplings (W of an RBM; the first parameter
+    array of any model), in place: optimizers own their gradient."""
     if weight_decay:
-        np.subtract(gradient.weights, weight_decay * rbm.W, out=gradient.weights)
+        np.subtract(gradient[0], weight_decay * parameters(rbm)[0], out=gradient[0])
     return gradient
 
 
-def parameters(rbm: RBM) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The arrays an optimizer updates in place, in the order of a Gradient's fields."""
-    return rbm.W, rbm.visible_bias, rbm.hidden_bias
+def parameters(rbm) -> tuple[np.ndarray, ...]:
+    """The arrays an optimizer updates in place, in the order of a gradient's fields: (W,
+    visible bias, hidden bias) for an RBM, the model's `parameter_arrays()` otherwise."""
+    if isinstance(rbm, RBM):
+        return rbm.W, rbm.visible_bias, rbm.hidden_bias
+    return tuple(rbm.parameter_arrays().values())
 
 
 def _arrays_of(lists: dict[str, list[np.ndarray]]) -> dict[str, np.ndarray]:
@@ -132,7 +136,8 @@ class ParameterAverage:
         """The averaged model (in `rbm`'s dtype), or `rbm` itself before the window opens."""
         if self.count == 0:
             return rbm
-        return RBM.from_arrays(*((total / self.count).astype(rbm.dtype) for total in self.sums))
+        averages = [(total / self.count).astype(rbm.dtype) for total in self.sums]
+        return RBM.from_arrays(*averages) if isinstance(rbm, RBM) else rbm.with_parameters(*averages)
 
     def state_arrays(self) -> dict[str, np.ndarray]:
         return {**_arrays_of({"sums": self.sums}), "count": np.array(self.count), "start_epoch": np.array(self.start_epoch)}

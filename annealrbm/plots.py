@@ -36,7 +36,7 @@ def plot_nll_per_epoch(
 
 def nll_curves(results: Sequence) -> dict[str, np.ndarray]:
     """NLL per epoch of each experiment result, keyed by backend name."""
-    return {result.backend: -result.history["log_likelihood"] for result in results}
+    return {result.label: -result.history["log_likelihood"] for result in results}
 
 
 def _save(figure, path) -> Path:

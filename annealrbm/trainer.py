@@ -14,8 +14,9 @@ from tqdm.auto import tqdm
 
 from . import backends, checkpoint, metrics
 from .backends.retry import SamplerUnavailable
-from .estimators import Centering, GradientEstimator, centred, negative_hidden, positive_statistics, statistics_difference
+from .estimators import Centering, GradientEstimator, centred, centred_on_graph, negative_hidden, positive_statistics, statistics_difference
 from .model import RBM
+from .models import BoltzmannMachine
 from .optim import Adam, LearningRate, MomentumSGD, ParameterAverage, as_schedule, default_learning_rate, parameters
 from .validation import binary_states_uint8, check_positive_int
 
@@ -80,7 +81,9 @@ class TrainingInterrupted(RuntimeError):
     which checkpoint holds the last completed epoch."""
 
 
-def _exact_evaluation_is_cheap(rbm: RBM) -> bool:
+def _exact_evaluation_is_cheap(rbm) -> bool:
+    if not isinstance(rbm, RBM):
+        return metrics.exact_is_feasible(rbm, max_units=18)
     small, large = sorted((rbm.n_visible, rbm.n_hidden))
     return small <= 20 and (1 << small) * large <= EXACT_EVALUATION_BUDGET
 
@@ -117,7 +120,7 @@ class Trainer:
 
     def __init__(
         self,
-        rbm: RBM,
+        rbm: RBM | BoltzmannMachine,
         backend: Any = "sa",
         epochs: int = 200,
         learning_rate: LearningRate | None = None,
@@ -137,10 +140,15 @@ class Trainer:
         checkpoint_every: int = 1,
         keep_checkpoints: int = 2,
     ) -> None:
-        if not isinstance(rbm, RBM):
-            raise ValueError(f"rbm must be an annealrbm.RBM, got {type(rbm).__name__}")
+        if not isinstance(rbm, (RBM, BoltzmannMachine)):
+            raise ValueError(f"rbm must be an annealrbm.RBM or a Boltzmann machine (annealrbm.models), got {type(rbm).__name__}")
+        self.general = not isinstance(rbm, RBM)  # a Boltzmann machine on any graph: the generic path
         self.rbm = rbm
         self.backend = backends.make(backend, **(backend_options or {}))
+        if self.general and not self.backend.any_graph:
+            raise ValueError(
+                f"backend {self.backend.name!r} samples RBMs only; a {type(rbm).__name__} trains with 'exact', 'sa', "
+                "'pcd', 'cd', 'gibbs' or any dimod sampler")
         self.epochs = check_positive_int(epochs, "epochs")
         # the default schedule depends on the number of minibatches per epoch: built in fit
         self.schedule = None if learning_rate is None else as_schedule(learning_rate)
@@ -243,12 +251,15 @@ class Trainer:
     def _config(self) -> dict[str, Any]:
         """What must match for a checkpoint to continue this run exactly (epochs may grow)."""
         config = {key: value for key, value in self._hyperparameters.items() if key != "epochs"}
-        return {**config, "backend": repr(self.backend), "model": [self.rbm.n_visible, self.rbm.n_hidden, str(self.rbm.dtype)],
+        model = [self.rbm.n_visible, self.rbm.n_hidden, str(self.rbm.dtype)]
+        if self.general:  # the graph too: same sizes on another graph is another model
+            model += [self.rbm.model_type, hashlib.sha256(self.rbm.edges.tobytes()).hexdigest()]
+        return {**config, "backend": repr(self.backend), "model": model,
                 "data_sha256": self._data_digest}
 
     def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """(arrays, document) that let a new Trainer continue exactly where this one is."""
-        arrays = {"model/W": self.rbm.W, "model/visible_bias": self.rbm.visible_bias, "model/hidden_bias": self.rbm.hidden_bias}
+        arrays = {f"model/{name}": value for name, value in self._model_arrays().items()}
         arrays.update({f"optimizer/{k}": v for k, v in self.optimizer.state_arrays().items()})
         arrays.update({f"backend/{k}": v for k, v in self.backend.state_arrays().items()})
         if self.offsets is not None:
@@ -262,6 +273,11 @@ class Trainer:
             "history": list(self.history.records),  # records are never changed once appended
         }
         return {key: np.array(value, copy=True) for key, value in arrays.items()}, document
+
+    def _model_arrays(self) -> dict[str, np.ndarray]:
+        if self.general:
+            return self.rbm.parameter_arrays()
+        return {"W": self.rbm.W, "visible_bias": self.rbm.visible_bias, "hidden_bias": self.rbm.hidden_bias}
 
     def _checkpoint(self, final: bool) -> None:
         if self.checkpoint_dir is None:
@@ -317,8 +333,8 @@ class Trainer:
                 f"{path} was written by a run with other settings ({', '.join(differing)} differ); "
                 "rerun with the same arguments and data, or use a new checkpoint directory"
             )
-        for name in ("W", "visible_bias", "hidden_bias"):
-            getattr(self.rbm, name)[...] = arrays[f"model/{name}"]
+        for name, value in self._model_arrays().items():
+            value[...] = arrays[f"model/{name}"]
         prefixed = {prefix: {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith(prefix + "/")}
                     for prefix in ("optimizer", "backend", "centering", "average")}
         self.optimizer.load_state_arrays(prefixed["optimizer"])
@@ -352,6 +368,9 @@ class Trainer:
                 )
             sampler_seconds += samples.info.get("seconds", 0.0)
             infos.append(samples.info)
+            if self.general:
+                self.optimizer.step(self.rbm, self._general_gradient(batch, samples), rate)
+                continue
             data_hidden = samples.data_hidden_probs
             if data_hidden is None:
                 data_hidden = self.rbm.hidden_probs(batch, check=False)
@@ -373,6 +392,20 @@ class Trainer:
             "sampler_seconds": sampler_seconds,
             **_summarise_sampler_info(infos),
         }
+
+    def _general_gradient(self, batch: np.ndarray, samples) -> list[np.ndarray]:
+        """<statistics>_data - <statistics>_model for a Boltzmann machine on any graph: the data
+        term clamps the visible units; the model term is the backend's exact expectations or
+        the (weighted) mean over its samples."""
+        positive = self.rbm.positive_statistics(batch)
+        negative = samples.statistics
+        if negative is None:
+            negative = self.rbm.sufficient_statistics(np.hstack([samples.visible, samples.hidden]), samples.weights)
+        gradient = [np.subtract(p, n, dtype=self.rbm.dtype) for p, n in zip(positive, negative)]
+        if self.offsets is not None:
+            self.offsets.update(positive[1][np.newaxis, self.rbm.n_visible:])
+            centred_on_graph(gradient, np.concatenate(self.offsets.offsets(np.float64)), self.rbm.edges)
+        return gradient
 
     def _evaluate(self, data: np.ndarray, exact: bool) -> dict[str, float]:
         model = self.current_model()

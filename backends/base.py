@@ -47,6 +47,8 @@ class Backend(ABC):
     checkpointed: ClassVar[tuple[str, ...]] = ()
     # whether `sample` starts its chains at the minibatch it is given (CD): it needs data
     uses_batch: ClassVar[bool] = False
+    # whether `sample` takes Boltzmann machines on any graph (annealrbm.models), not only RBMs
+    any_graph: ClassVar[bool] = False
 
     @property
     def keeps_state(self) -> bool:

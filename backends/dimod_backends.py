@@ -39,6 +39,8 @@ class DimodSamplerBackend(Backend):
     phase needs Boltzmann samples at beta = 1; False trains with whatever the sampler returns.
     """
 
+    any_graph = True
+
     name = "dimod"
     description = "any dimod.Sampler passed in by the user, sampling the RBM's BQM"
 
@@ -77,7 +79,7 @@ class DimodSamplerBackend(Backend):
         )
         seconds = time.perf_counter() - start
         visible, hidden = rbm.states_from_sampleset(sampleset)
-        if self.temperature_check is not None:
+        if self.temperature_check is not None and isinstance(rbm, RBM):
             self.temperature_check.observe(rbm, visible, hidden)
         info = {"seconds": seconds, "num_samples": len(visible), "sampler_info": dict(sampleset.info)}
         return NegativeSamples(visible, hidden, info)
@@ -94,6 +96,9 @@ class DimodSamplerBackend(Backend):
 def hot_beta(rbm: RBM) -> float:
     """An inverse temperature at which the unit with the largest possible field still flips
     with probability about 1/2 (dwave-samplers' own default for the hot end)."""
+    if not isinstance(rbm, RBM):
+        largest = rbm.max_abs_field()
+        return float(np.log(2.0) / largest) if largest > 0 else 1.0
     visible_field = np.abs(rbm.visible_bias) + np.abs(rbm.W).sum(axis=1)
     hidden_field = np.abs(rbm.hidden_bias) + np.abs(rbm.W).sum(axis=0)
     largest = max(visible_field.max(), hidden_field.max())
@@ -217,6 +222,8 @@ class ExactSampler(DimodSamplerBackend):
         )
 
     def sample(self, rbm: RBM, batch: np.ndarray, rng: np.random.Generator) -> NegativeSamples:
+        if not isinstance(rbm, RBM):
+            return self._sample_general(rbm, batch, rng)
         if min(rbm.n_visible, rbm.n_hidden) > self.max_treewidth:
             raise ValueError(
                 f"the exact backend needs min(n_visible, n_hidden) <= {self.max_treewidth}, "
@@ -228,3 +235,29 @@ class ExactSampler(DimodSamplerBackend):
             samples.info["sampler_info"] = {"log_partition_function": float(sampler_info["log_partition_function"])}
             samples.statistics = statistics_from_marginals(sampler_info, rbm.n_visible, rbm.n_hidden)
         return samples
+
+    def _sample_general(self, model, batch: np.ndarray, rng: np.random.Generator) -> NegativeSamples:
+        """A Boltzmann machine on any graph: the same sampler, statistics per edge and unit."""
+        try:
+            samples = super().sample(model, batch, rng)
+        except ValueError as exc:
+            if "treewidth" not in str(exc):
+                raise
+            raise ValueError(f"the exact backend needs a graph of treewidth <= {self.max_treewidth}; this "
+                             f"{type(model).__name__} has more ({exc}): use 'sa', 'pcd' or 'gibbs'") from None
+        if self.sample_kwargs["marginals"]:
+            sampler_info = samples.info.pop("sampler_info")
+            samples.info["sampler_info"] = {"log_partition_function": float(sampler_info["log_partition_function"])}
+            samples.statistics = edge_statistics_from_marginals(sampler_info, model)
+        return samples
+
+
+def edge_statistics_from_marginals(info: dict, model) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (<x_i x_j> per edge, <x_i> per unit) of a Boltzmann machine from
+    TreeDecompositionSampler's marginals."""
+    variable = info["variable_marginals"]
+    means = np.array([variable[label] for label in range(model.n_units)], dtype=np.float64)
+    pairs = info["interaction_marginals"]
+    both_on = {tuple(sorted((int(u), int(v)))): table[(1, 1)] for (u, v), table in pairs.items()}
+    edge_means = np.array([both_on[(int(u), int(v))] for u, v in model.edges], dtype=np.float64)
+    return edge_means.astype(model.dtype), means.astype(model.dtype)

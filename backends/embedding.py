@@ -222,3 +222,57 @@ def find_embeddings(
         "embeddings": [{str(k): list(v) for k, v in e.items()} for e in embeddings],
     })
     return EmbeddingSet(embeddings, False, path)
+
+
+def find_graph_embedding(
+    target: nx.Graph, n_units: int, edges, qubits: list | None = None, solver: str = "",
+    directory: Path | None = None, seed: int = 0,
+) -> EmbeddingSet:
+    """One embedding of a Boltzmann machine's graph (units 0..n_units-1 coupled along `edges`)
+    on `target`, from the disk cache when present.
+
+    A hardware-native model (`qubits` given, every edge a coupler of `target`) maps each unit
+    to its own qubit; a fully connected one gets busclique's clique embedding (short, uniform
+    chains); any other graph minorminer.find_embedding's.
+    """
+    pairs = [(int(u), int(v)) for u, v in edges]
+    if qubits is not None and all(target.has_edge(qubits[u], qubits[v]) for u, v in pairs):
+        return EmbeddingSet([{unit: (qubit,) for unit, qubit in enumerate(qubits)}], True, Path())
+    digest = hashlib.sha256(json.dumps([n_units, pairs]).encode()).hexdigest()[:16]
+    key = f"{solver or 'qpu'}-{graph_fingerprint(target)}-graph{n_units}-{digest}"
+    path = (directory or cache_dir()) / "embeddings" / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', key)}.json"
+    if path.exists():
+        try:
+            stored = json.loads(path.read_text())
+            embedding = {int(k): tuple(v) for k, v in stored["embeddings"][0].items()}
+            if stored.get("format") == FORMAT and _valid_graph_embedding(embedding, target, n_units, pairs):
+                return EmbeddingSet([embedding], True, path)
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError):
+            pass  # unreadable cache entry: find the embedding again and overwrite it
+    cache = _busgraph(target)
+    if cache is not None and len(pairs) == n_units * (n_units - 1) // 2:
+        found = cache.find_clique_embedding(n_units)
+    else:
+        import minorminer
+
+        found = minorminer.find_embedding(pairs, target.edges, random_seed=seed, timeout=60)
+    embedding = {int(label): tuple(int(q) for q in chain) for label, chain in (found or {}).items()}
+    if not _valid_graph_embedding(embedding, target, n_units, pairs):
+        raise QPUConfigurationError(
+            f"no embedding of this {n_units}-unit, {len(pairs)}-edge model was found on {solver or 'this QPU'}: "
+            "use fewer units, a sparser or hardware-native graph, or a classical backend (sa, pcd)")
+    write_json(path, {"format": FORMAT, "format_version": FORMAT_VERSION, "solver": solver, "units": n_units,
+                      "embeddings": [{str(k): list(v) for k, v in embedding.items()}]})
+    return EmbeddingSet([embedding], False, path)
+
+
+def _valid_graph_embedding(embedding: Embedding, target: nx.Graph, n_units: int, pairs: list) -> bool:
+    """Every unit has a connected chain of existing qubits, chains are disjoint, every edge has a coupler."""
+    if sorted(embedding) != list(range(n_units)):
+        return False
+    used = [q for chain in embedding.values() for q in chain]
+    if len(used) != len(set(used)) or not all(target.has_node(q) for q in used):
+        return False
+    if not all(nx.is_connected(target.subgraph(chain)) for chain in embedding.values()):
+        return False
+    return all(any(target.has_edge(a, b) for a in embedding[u] for b in embedding[v]) for u, v in pairs)

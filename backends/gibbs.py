@@ -16,8 +16,23 @@ def _random_states(n_chains: int, n_units: int, rng: np.random.Generator, dtype=
     return (rng.random((n_chains, n_units)) < 0.5).astype(dtype)
 
 
+def _general_samples(model, states: np.ndarray, sweeps: int, rng: np.random.Generator, start: float) -> NegativeSamples:
+    """Block-Gibbs sweeps over a Boltzmann machine's colour blocks (any graph), in place."""
+    model.gibbs_sweeps(states, sweeps, rng)
+    info = {"seconds": time.perf_counter() - start, "num_samples": len(states)}
+    return NegativeSamples(states[:, :model.n_visible].copy(), states[:, model.n_visible:].copy(), info)
+
+
+def _clamped_start(model, batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Full states with the visible units at `batch` and hidden units drawn from E[h | v]."""
+    hidden = (rng.random((len(batch), model.n_hidden)) < model.hidden_expectations(batch)).astype(model.dtype)
+    return np.hstack([np.asarray(batch, dtype=model.dtype), hidden])
+
+
 class ContrastiveDivergence(Backend):
     """CD-k: chains start at the minibatch and run k block-Gibbs sweeps (Hinton 2002)."""
+
+    any_graph = True
 
     name = "cd"
     description = "contrastive divergence CD-k: k Gibbs sweeps started at the minibatch (k=1)"
@@ -28,6 +43,8 @@ class ContrastiveDivergence(Backend):
 
     def sample(self, rbm: RBM, batch: np.ndarray, rng: np.random.Generator) -> NegativeSamples:
         start = time.perf_counter()
+        if not isinstance(rbm, RBM):  # any graph: start at the data, k sweeps over the colour blocks
+            return _general_samples(rbm, _clamped_start(rbm, batch, rng), self.k, rng, start)
         # p(h | data) starts the chain and is also the positive phase: computed once, handed over
         data_probs = rbm.hidden_probs(batch, check=False)
         visible = rbm.sample_visible(bernoulli(data_probs, rng), rng, check=False)
@@ -82,8 +99,11 @@ class PersistentContrastiveDivergence(Backend):
     lower in validation log-likelihood (-165.5 against -150.0 on average). It is unweighted.
     """
 
+    any_graph = True
+
     name = "pcd"
     description = "persistent contrastive divergence: k Gibbs sweeps on chains kept between updates, importance-weighted"
+    # free_energies: F(v) of each chain (an RBM) or E(x) of its whole state (other models)
     checkpointed = ("chains", "log_weights", "free_energies")
 
     def __init__(self, k: int = 1, num_chains: int | None = None, persist: str = "visible",
@@ -115,7 +135,8 @@ class PersistentContrastiveDivergence(Backend):
         """Whether the chains for `rbm` carry importance weights (see `weighted`)."""
         if self.weighted is not None:
             return self.weighted
-        return self.persist == "visible" and default_num_chains(rbm) == DEFAULT_SMALL_MODEL_CHAINS
+        return (isinstance(rbm, RBM) and self.persist == "visible"
+                and default_num_chains(rbm) == DEFAULT_SMALL_MODEL_CHAINS)
 
     def chains_for(self, rbm: RBM) -> int:
         """The number of chains used for `rbm` (see num_chains)."""
@@ -125,6 +146,8 @@ class PersistentContrastiveDivergence(Backend):
 
     def sample(self, rbm: RBM, batch: np.ndarray, rng: np.random.Generator) -> NegativeSamples:
         start = time.perf_counter()
+        if not isinstance(rbm, RBM):
+            return self._general_sample(rbm, rng, start)
         width = rbm.n_visible if self.persist == "visible" else rbm.n_hidden
         if self.chains is None or self.chains.shape[1] != width:
             self.chains = _random_states(self.chains_for(rbm), width, rng, rbm.dtype)
@@ -145,6 +168,32 @@ class PersistentContrastiveDivergence(Backend):
         if weighted:
             info["effective_sample_size"] = effective_sample_fraction(self.log_weights)
         return NegativeSamples(visible, hidden, info, hidden_probs=probs, weights=weights)
+
+    def _general_sample(self, model, rng: np.random.Generator, start: float) -> NegativeSamples:
+        """Plain PCD on a Boltzmann machine on any graph: chains of whole states, k sweeps over
+        the colour blocks per update."""
+        if self.persist != "visible":
+            raise ValueError("pcd on a Boltzmann machine that is not an RBM keeps whole states: use persist='visible'")
+        if self.chains is None or self.chains.shape[1] != model.n_units:
+            self.chains = _random_states(self.chains_for(model), model.n_units, rng, model.dtype)
+            self.log_weights = self.free_energies = None
+        weighted = self.weighted if self.weighted is not None else default_num_chains(model) == DEFAULT_SMALL_MODEL_CHAINS
+        if not weighted:
+            return _general_samples(model, self.chains, self.k, rng, start)
+        # importance weights on whole states: p_new(x) / p_old(x) = exp(E_old(x) - E_new(x))
+        if self.free_energies is None:
+            self.log_weights = np.zeros(len(self.chains))
+        else:
+            self.log_weights += self.free_energies - model.energies(self.chains)
+            self.log_weights -= self.log_weights.max()
+            if effective_sample_fraction(self.log_weights) < self.ess_threshold:
+                self.chains = self.chains[systematic_resample(self.log_weights, rng)]
+                self.log_weights = np.zeros(len(self.chains))
+        samples = _general_samples(model, self.chains, self.k, rng, start)
+        self.free_energies = model.energies(self.chains)  # the energies under the parameters that swept them
+        samples.weights = normalised_weights(self.log_weights)
+        samples.info["effective_sample_size"] = effective_sample_fraction(self.log_weights)
+        return samples
 
     def _weighted_sweeps(self, rbm: RBM, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Reweight the chains for the new parameters, resample if their effective size is too
@@ -186,6 +235,8 @@ class LongRunGibbs(Backend):
     chains have mixed.
     """
 
+    any_graph = True
+
     name = "gibbs"
     description = "long-run block Gibbs: fresh chains, burn-in sweeps, then num_samples samples"
 
@@ -195,6 +246,9 @@ class LongRunGibbs(Backend):
 
     def sample(self, rbm: RBM, batch: np.ndarray, rng: np.random.Generator) -> NegativeSamples:
         start = time.perf_counter()
+        if not isinstance(rbm, RBM):
+            states = _random_states(self.num_samples, rbm.n_units, rng, rbm.dtype)
+            return _general_samples(rbm, states, self.burn_in, rng, start)
         chains = _random_states(self.num_samples, rbm.n_visible, rng, rbm.dtype)
         visible, probs = rbm.gibbs_sweeps(chains, self.burn_in, rng)
         info = {"seconds": time.perf_counter() - start, "num_samples": self.num_samples}

@@ -40,7 +40,7 @@ from annealrbm.model import RBM
 from annealrbm.validation import check_non_negative, check_positive_int
 
 from .base import Backend, NegativeSamples
-from .embedding import EmbeddingSet, find_embeddings
+from .embedding import EmbeddingSet, find_embeddings, find_graph_embedding
 from .qpu_connection import connect
 from .retry import RetryPolicy, call_with_retries
 
@@ -110,6 +110,7 @@ class QPUSampler(Backend):
     name = "qpu"
     description = "D-Wave QPU through Leap: cached biclique embeddings, own scaling, temperature correction"
     checkpointed = ("hardware_beta", "calls", "total_qpu_access_seconds")
+    any_graph = True  # RBMs get disjoint biclique copies; other graphs one embedding each
 
     def __init__(
         self,
@@ -172,7 +173,15 @@ class QPUSampler(Backend):
 
     # --- embedding -----------------------------------------------------------------------------
     def embeddings_for(self, rbm: RBM) -> EmbeddingSet:
-        """The cached disjoint embeddings for this RBM's shape (found on first use)."""
+        """The cached disjoint embeddings for this RBM's shape (found on first use); for a
+        Boltzmann machine on another graph, one embedding of its graph (`find_graph_embedding`)."""
+        if not isinstance(rbm, RBM):
+            key = ("graph", rbm.n_units, rbm.edges.tobytes(), tuple(rbm.qubits or ()))
+            if key not in self._embeddings:
+                self._embeddings[key] = find_graph_embedding(
+                    self.sampler.to_networkx_graph(), rbm.n_units, rbm.edges, qubits=rbm.qubits,
+                    solver=self.solver_name, directory=Path(self.cache_dir) if self.cache_dir else None)
+            return self._embeddings[key]
         shape = (rbm.n_visible, rbm.n_hidden)
         if shape not in self._embeddings:
             self._embeddings[shape] = find_embeddings(

@@ -48,8 +48,10 @@ class ParallelTempering(Backend):
 
     name = "pt"
     description = "parallel tempering: persistent replica-exchange block-Gibbs chains over a ladder of betas"
+    # free_energies: tempered F(v) of each chain (an RBM) or E(x) of its whole state (other models)
     checkpointed = ("chains", "free_energies", "swap_round", "swap_attempts", "swap_accepts")
     keeps_state = True
+    any_graph = True
 
     def __init__(self, num_chains: int | None = None, num_temperatures: int = 10, beta_min: float = 0.1,
                  k: int = 1, betas=None, follow_updates: bool = True) -> None:
@@ -83,16 +85,29 @@ class ParallelTempering(Backend):
             return self.num_chains
         return default_num_chains(rbm)
 
-    def sample(self, rbm: RBM, batch: np.ndarray, rng: np.random.Generator) -> NegativeSamples:
-        start = time.perf_counter()
-        per_temperature = self.chains_for(rbm)
-        rows = self.num_temperatures * per_temperature
-        if self.chains is None or self.chains.shape != (rows, rbm.n_visible):
-            self.chains = (rng.random((rows, rbm.n_visible)) < 0.5).astype(rbm.dtype)
+    def _start_chains(self, rows: int, width: int, dtype, rng: np.random.Generator) -> None:
+        if self.chains is None or self.chains.shape != (rows, width):
+            self.chains = (rng.random((rows, width)) < 0.5).astype(dtype)
             self.free_energies = None
             self.swap_round = 0
             self.swap_attempts = np.zeros(self.num_temperatures - 1)
             self.swap_accepts = np.zeros(self.num_temperatures - 1)
+
+    def _info(self, start: float, per_temperature: int) -> dict:
+        return {
+            "seconds": time.perf_counter() - start,
+            "num_samples": per_temperature,
+            "betas": self.betas.tolist(),
+            "swap_acceptance": (self.swap_accepts / np.maximum(self.swap_attempts, 1)).tolist(),
+        }
+
+    def sample(self, rbm: RBM, batch: np.ndarray, rng: np.random.Generator) -> NegativeSamples:
+        start = time.perf_counter()
+        per_temperature = self.chains_for(rbm)
+        rows = self.num_temperatures * per_temperature
+        if not isinstance(rbm, RBM):
+            return self._sample_general(rbm, per_temperature, rng, start)
+        self._start_chains(rows, rbm.n_visible, rbm.dtype, rng)
         row_betas = np.repeat(self.betas, per_temperature).astype(rbm.dtype)[:, None]
         visible = self.chains
         hidden_input = rbm.hidden_logits(visible, check=False)
@@ -109,13 +124,47 @@ class ParallelTempering(Backend):
         if self.follow_updates:
             self.free_energies = tempered_free_energy(rbm, visible, hidden_input, row_betas)
         cold = slice(rows - per_temperature, rows)
-        info = {
-            "seconds": time.perf_counter() - start,
-            "num_samples": per_temperature,
-            "betas": self.betas.tolist(),
-            "swap_acceptance": (self.swap_accepts / np.maximum(self.swap_attempts, 1)).tolist(),
-        }
+        info = self._info(start, per_temperature)
         return NegativeSamples(visible[cold].copy(), None, info, hidden_probs=probabilities(hidden_input[cold].copy()))
+
+    def _sample_general(self, model, per_temperature: int, rng: np.random.Generator, start: float) -> NegativeSamples:
+        """The same ladder for a Boltzmann machine on any graph: whole states, block-Gibbs sweeps
+        over its colour blocks, swaps accepted with min(1, exp((b - b')(E(x) - E(x')))) and
+        resampling by exp(beta (E_old(x) - E_new(x))) when following updates."""
+        rows = self.num_temperatures * per_temperature
+        self._start_chains(rows, model.n_units, model.dtype, rng)
+        row_betas = np.repeat(self.betas, per_temperature)
+        states = self.chains
+        if self.follow_updates and self.free_energies is not None:
+            change = row_betas * (self.free_energies - model.energies(states))
+            states = states[systematic_resample_groups(change.reshape(self.num_temperatures, per_temperature), rng)]
+        for _ in range(self.k):
+            model.gibbs_sweeps(states, 1, rng, betas=row_betas.astype(model.dtype)[:, None])
+            states = states[self._swap_order(model.energies(states), per_temperature, rng)]
+        self.chains = states
+        if self.follow_updates:
+            self.free_energies = model.energies(states)
+        cold = states[rows - per_temperature:]
+        return NegativeSamples(cold[:, :model.n_visible].copy(), cold[:, model.n_visible:].copy(),
+                               self._info(start, per_temperature))
+
+    def _swap_order(self, energies: np.ndarray, per_temperature: int, rng: np.random.Generator) -> np.ndarray:
+        """Row order after one round of neighbour swaps of whole states, given their energies."""
+        first = self.swap_round % 2
+        self.swap_round += 1
+        order = np.arange(self.num_temperatures * per_temperature).reshape(self.num_temperatures, per_temperature)
+        lower = np.arange(first, self.num_temperatures - 1, 2)
+        if len(lower) == 0:
+            return order.ravel()
+        energy = energies.reshape(self.num_temperatures, per_temperature)
+        log_ratio = (self.betas[lower] - self.betas[lower + 1])[:, None] * (energy[lower] - energy[lower + 1])
+        accept = np.log(rng.random(log_ratio.shape)) < log_ratio
+        self.swap_attempts[lower] += per_temperature
+        self.swap_accepts[lower] += accept.sum(axis=1)
+        pair, chain = np.nonzero(accept)
+        low, high = lower[pair], lower[pair] + 1
+        order[low, chain], order[high, chain] = order[high, chain], order[low, chain].copy()
+        return order.ravel()
 
     def _swap(self, rbm: RBM, visible: np.ndarray, hidden_input: np.ndarray, per_temperature: int,
               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -136,7 +136,7 @@ def test_bad_files_and_values_print_one_line_and_exit_2(tmp_path, capsys):
         (["train", "--momentum", "1"], "momentum must be in [0, 1)"),
         (["compare", "--data", "twos.npy"], "--data is the MNIST file for --dataset mnist"),
         (["evaluate", "--model", "model.npz", "--data", "wide.npy"], "has 21 columns but the model"),
-        (["evaluate", "--model", "broken.npz", "--data", "wide.npy"], "not a valid RBM model file"),
+        (["evaluate", "--model", "broken.npz", "--data", "wide.npy"], "not a valid annealrbm model file"),
         (["evaluate", "--model", "wide.npy"], "required: --data"),
     ]
     cwd = os.getcwd()
