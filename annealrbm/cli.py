@@ -338,10 +338,11 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         raise UsageError(f"--data is the MNIST file for --dataset mnist; --dataset {args.dataset} does not read it")
     train, test = datasets.load_splits(args.dataset, args.data)
     hyper = _trainer_hyperparameters(args)
-    exact = min(train.shape[1], args.hidden) <= 20
+    exact = metrics.exact_is_feasible(models.build_model(args.model, train.shape[1], args.hidden), max_units=18) \
+        if args.model != "rbm" else min(train.shape[1], args.hidden) <= 20
     every = args.evaluate_every or (1 if exact else args.epochs)
     defaults = {name: {**experiments.EXPERIMENT_BACKEND_OPTIONS.get(name, {}), **_qpu_options(name, args)} for name in names}
-    print(f"compare on {args.dataset}: {len(train)} train / {len(test)} held-out examples, RBM {train.shape[1]}x{args.hidden}, "
+    print(f"compare on {args.dataset}: {len(train)} train / {len(test)} held-out examples, {args.model} {train.shape[1]}x{args.hidden}, "
           f"{default_dtype(train.shape[1], args.hidden) if args.dtype == 'auto' else args.dtype}, "
           f"{args.epochs} epochs, seeds 0..{args.seeds - 1}, backends {', '.join(names)}; log-likelihood "
           f"{'exact' if exact else 'by AIS'} every {every} epoch(s); {args.jobs} job(s)"
@@ -352,6 +353,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         per_backend=_parse_per_backend(args.backend_option, names), default_backend_options=defaults,
         evaluate_every=every, ais_options={"num_chains": args.ais_chains, "num_betas": args.ais_betas},
         jobs=args.jobs, scheduler=args.scheduler, dtype=None if args.dtype == "auto" else args.dtype, fidelity_samples=args.fidelity_samples,
+        model=args.model,
     )
     paths = compare.write_outputs(results, Path(args.out), args.dataset, args.target)
     print(Path(paths["summary"]).read_text())
@@ -485,6 +487,8 @@ def build_parser() -> argparse.ArgumentParser:
     comparison.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1")
     comparison.add_argument("--epochs", type=int, default=200)
     comparison.add_argument("--hidden", type=int, default=8)
+    comparison.add_argument("--model", choices=("rbm", "semi-restricted", "fully-connected"), default="rbm",
+                            help="the model every backend trains (default rbm)")
     comparison.add_argument("--learning-rate", type=float)
     comparison.add_argument("--batch-size", type=int)
     _add_model_options(comparison)

@@ -18,6 +18,7 @@ import numpy as np
 from . import datasets, metrics
 from .fileio import atomic_write
 from .model import RBM
+from .models import build_model
 from .trainer import Trainer
 
 TRAINER_KEYS = ("learning_rate", "batch_size", "momentum", "weight_decay", "optimizer", "rao_blackwell")
@@ -44,7 +45,8 @@ class RunSpec:
     evaluate_every: int = 1
     ais_options: dict[str, Any] = field(default_factory=dict)
     dtype: str | None = None  # None: the model's default (float32 for large models)
-    fidelity_samples: int = 4000  # sampler fidelity at the last epoch; 0: not measured
+    fidelity_samples: int = 4000  # sampler fidelity at the last epoch; 0: not measured (RBMs only)
+    model: str = "rbm"  # the model kind (annealrbm.models.MODEL_KINDS)
 
 
 @dataclass
@@ -53,12 +55,15 @@ class RunResult:
 
     spec: RunSpec
     rows: list[dict[str, Any]]
-    W: np.ndarray
-    visible_bias: np.ndarray
-    hidden_bias: np.ndarray
+    final_model: Any
 
-    def model(self) -> RBM:
-        return RBM.from_arrays(self.W, self.visible_bias, self.hidden_bias)
+    def model(self):
+        return self.final_model
+
+    @property
+    def W(self) -> np.ndarray:
+        """An RBM's weights (the couplings of another model)."""
+        return self.final_model.W if isinstance(self.final_model, RBM) else self.final_model.couplings
 
 
 def _log_likelihoods(rbm: RBM, train: np.ndarray, test: np.ndarray, seed: int, ais_options: dict) -> dict[str, Any]:
@@ -82,7 +87,7 @@ def _log_likelihoods(rbm: RBM, train: np.ndarray, test: np.ndarray, seed: int, a
 
 def run_one(spec: RunSpec, train: np.ndarray, test: np.ndarray) -> RunResult:
     """Train one backend from the seed's initial model; evaluate at the chosen epochs."""
-    rbm = RBM(train.shape[1], spec.n_hidden, seed=spec.seed, dtype=spec.dtype)
+    rbm = build_model(spec.model, train.shape[1], spec.n_hidden, seed=spec.seed, dtype=spec.dtype)
     rows: list[dict[str, Any]] = []
     totals = {"wall_seconds": 0.0, "sampler_seconds": 0.0, "qpu_access_seconds": 0.0}
     evaluation_rng = np.random.default_rng(spec.seed)
@@ -104,9 +109,9 @@ def run_one(spec: RunSpec, train: np.ndarray, test: np.ndarray) -> RunResult:
                       evaluate=False, callbacks=[evaluate], backend_options=spec.backend_options,
                       **spec.hyperparameters)
     trainer.fit(train)
-    if spec.fidelity_samples and rows:
+    if spec.fidelity_samples and rows and isinstance(rbm, RBM):
         rows[-1].update(_sampler_fidelity(trainer, train, spec))
-    return RunResult(spec, rows, rbm.W, rbm.visible_bias, rbm.hidden_bias)
+    return RunResult(spec, rows, rbm)
 
 
 def _sampler_fidelity(trainer: Trainer, train: np.ndarray, spec: RunSpec) -> dict[str, Any]:
@@ -140,6 +145,7 @@ def run_comparison(
     scheduler: str | None = None,
     dtype: str | None = None,
     fidelity_samples: int = 4000,
+    model: str = "rbm",
 ) -> list[RunResult]:
     """Run every (backend, seed) pair; serially, on `jobs` processes, or on a Dask scheduler."""
     from joblib import Parallel, delayed, parallel_config
@@ -150,7 +156,7 @@ def run_comparison(
         options = {**(default_backend_options or {}).get(backend, {}), **option_overrides}
         for seed in seeds:
             specs.append(RunSpec(backend, int(seed), epochs, n_hidden, {**(hyperparameters or {}), **trainer_overrides},
-                                 options, evaluate_every, dict(ais_options or {}), dtype, fidelity_samples))
+                                 options, evaluate_every, dict(ais_options or {}), dtype, fidelity_samples, model))
     tasks = (delayed(run_one)(spec, train, test) for spec in specs)
     if scheduler:
         from dask.distributed import Client
@@ -286,8 +292,8 @@ def write_outputs(results: Sequence[RunResult], out: Path, dataset: str, target:
     }
     for result in results:
         result.model().save(out / "models" / f"{result.spec.backend}_seed{result.spec.seed}.npz")
-    shape = datasets.image_shape(dataset, results[0].W.shape[0])
-    if shape:
+    shape = datasets.image_shape(dataset, results[0].model().n_visible)
+    if shape and all(isinstance(r.model(), RBM) for r in results):
         first_seed = min(r.spec.seed for r in results)
         models = {r.spec.backend: r.model() for r in results if r.spec.seed == first_seed}
         paths["filters"] = plots.plot_filters(models, shape, out / "filters.png")

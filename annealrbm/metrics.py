@@ -90,8 +90,8 @@ def log_partition_function(rbm: RBM) -> float:
 
 
 def estimated_log_partition_function(rbm: RBM, data=None, seed=None, **ais_options) -> tuple[float, float, str]:
-    """(log Z, standard error, method): exact when the smaller layer has <= 20 units, else AIS."""
-    if min(rbm.n_visible, rbm.n_hidden) <= 20:
+    """(log Z, standard error, method): exact when enumeration is cheap (`exact_is_feasible`), else AIS."""
+    if exact_is_feasible(rbm):
         return log_partition_function(rbm), 0.0, "exact"
     log_z, error = ais_log_partition_function(rbm, data, seed=seed, **ais_options)
     return log_z, error, "ais"

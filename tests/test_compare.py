@@ -58,7 +58,7 @@ def test_float32_runs_equal_a_float32_trainer_from_the_same_seed():
     by_hand = RBM(9, 5, seed=2, dtype="float32")
     Trainer(by_hand, backend="cd", epochs=3, seed=2, progress=False, evaluate=False).fit(train)
     np.testing.assert_array_equal(run32.W, by_hand.W)
-    np.testing.assert_array_equal(run32.hidden_bias, by_hand.hidden_bias)
+    np.testing.assert_array_equal(run32.model().hidden_bias, by_hand.hidden_bias)
 
 
 def test_runs_on_a_dask_cluster_equal_serial_runs():
@@ -145,3 +145,12 @@ def test_held_out_likelihood_by_ais_comes_with_a_conservative_figure_and_a_flagg
     assert "-93.500 (! gap 3.5)" in text
     text = compare.summary_markdown([{**base, "final_mean": -90.0, "conservative_mean": -90.4}], -95.0, "t")
     assert "-90.400 |" in text and "!" not in text.split("\n")[-2]
+
+
+def test_compare_trains_other_models_from_the_same_start():
+    train = datasets.bars_and_stripes(3)
+    runs = compare.run_comparison(train, train, ["exact", "pcd"], [0], 20, 3, model="semi-restricted", fidelity_samples=0)
+    assert all(type(run.model()).__name__ == "BoltzmannMachine" for run in runs)
+    assert all(run.rows[-1]["log_likelihood_method"] == "exact" for run in runs)
+    # both improved on the shared initial model (about -6.24 nats)
+    assert all(run.rows[-1]["test_log_likelihood"] > -4.0 for run in runs)

@@ -301,3 +301,13 @@ def test_hardware_native_bm_embeds_one_qubit_per_unit(tmp_path):
     assert embedding.embeddings == [{unit: (qubit,) for unit, qubit in enumerate(model.qubits)}]
     samples = backend.sample(model, BARS_AND_STRIPES_3, np.random.default_rng(0))
     assert samples.info["chain_break_fraction"] == 0.0 and samples.visible.shape == (50, 9)
+
+
+@pytest.mark.parametrize("kind", ["fully connected", "dbm", "semi-restricted"])
+def test_ais_on_any_graph_agrees_with_the_exact_log_partition_function(kind):
+    from annealrbm.ais import ais_log_partition_function
+
+    model = randomised(MODELS[kind](), seed=14, scale=0.6)
+    log_z, error = ais_log_partition_function(model, num_chains=100, num_betas=2000, seed=0)
+    exact = metrics.log_partition_function(model)
+    assert abs(log_z - exact) < max(4 * error, 0.02), (log_z, exact, error)
