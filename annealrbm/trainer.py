@@ -89,7 +89,8 @@ def _exact_evaluation_is_cheap(rbm) -> bool:
 
 
 class Trainer:
-    """Fit an RBM by stochastic gradient ascent with negative samples from a backend.
+    """Fit an RBM, or a Boltzmann machine of annealrbm.models (any graph, DBM), by stochastic
+    gradient ascent with negative samples from a backend.
 
     backend: a registered name ('sa', 'cd', 'pcd', 'gibbs', 'exact', ...), a Backend, or any
         dimod.Sampler; `backend_options` go to the backend's constructor when it is a name.

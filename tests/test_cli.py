@@ -197,3 +197,26 @@ def test_train_without_an_exact_likelihood_leaves_the_column_out(capsys):
     assert main(["train", "--dataset", "digits", "--backend", "cd", "--hidden", "24", "--epochs", "1"]) == 0
     out = capsys.readouterr().out
     assert "recon_err" in out and "nll" not in out.lower() and "nan" not in out
+
+
+def test_train_and_evaluate_other_models(tmp_path, capsys):
+    from annealrbm import load_model
+
+    path = tmp_path / "dbm.npz"
+    assert main(["train", "--model", "dbm", "--dataset", "bars-and-stripes-3", "--hidden", "6,3", "--backend", "exact",
+                 "--epochs", "200", "--save", str(path)]) == 0
+    model = load_model(path)
+    assert type(model).__name__ == "DBM" and model.layer_sizes == [9, 6, 3]
+    nll = -metrics.log_likelihood(model, datasets.bars_and_stripes(3))
+    assert f"exact NLL {nll:.4f}" in capsys.readouterr().out
+    np.save(tmp_path / "bas3.npy", datasets.bars_and_stripes(3))
+    assert main(["evaluate", "--model", str(path), "--data", str(tmp_path / "bas3.npy"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["method"] == "exact" and report["log_likelihood"] == pytest.approx(-nll, abs=1e-9)
+
+
+def test_reproduce_runs_the_fully_connected_model_beside_the_rbm(capsys):
+    assert main(["reproduce", "--model", "fully-connected", "--backends", "cd,exact", "--epochs", "3", "--jobs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "exact not run" in out and "treewidth 27" in out  # 28 fully connected units: too wide to sample exactly
+    assert re.search(r"^cd \(fully-connected\)\s+3\s", out, re.M) and re.search(r"^exact\s+3\s", out, re.M)
