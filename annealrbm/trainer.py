@@ -18,7 +18,7 @@ from .estimators import Centering, GradientEstimator, centred, centred_on_graph,
 from .model import RBM
 from .models import BoltzmannMachine
 from .optim import Adam, LearningRate, MomentumSGD, ParameterAverage, as_schedule, default_learning_rate, parameters
-from .validation import binary_states_uint8, check_positive_int
+from .validation import binary_states_uint8, check_positive_int, check_unit_interval
 
 # Callback: called after every epoch with (record, trainer); returning True stops training.
 Callback = Callable[[dict, "Trainer"], Any]
@@ -111,6 +111,8 @@ class Trainer:
         None (or 0) turns averaging off. Default 0.25.
     seed: seeds three independent streams (minibatch order, sampling, evaluation), so two
         trainers with the same seed see the same minibatches whatever their backends.
+    visible_values: 'binary' (default: data must be 0/1) or 'unit-interval' (data in [0, 1] are
+        visible probabilities, as scikit-learn's BernoulliRBM takes them; no per-epoch evaluation).
     checkpoint_dir: save a checkpoint (model, optimizer, persistent chains, random streams,
         history) there every `checkpoint_every` epochs, keeping the newest `keep_checkpoints`;
         `fit(data, resume=True)` continues from the newest one and ends with exactly the
@@ -140,11 +142,15 @@ class Trainer:
         checkpoint_dir: str | os.PathLike | None = None,
         checkpoint_every: int = 1,
         keep_checkpoints: int = 2,
+        visible_values: str = "binary",
     ) -> None:
         if not isinstance(rbm, (RBM, BoltzmannMachine)):
             raise ValueError(f"rbm must be an annealrbm.RBM or a Boltzmann machine (annealrbm.models), got {type(rbm).__name__}")
         self.general = not isinstance(rbm, RBM)  # a Boltzmann machine on any graph: the generic path
         self.rbm = rbm
+        if visible_values not in ("binary", "unit-interval"):
+            raise ValueError(f"visible_values must be 'binary' or 'unit-interval', got {visible_values!r}")
+        self.visible_values = visible_values
         self.backend = backends.make(backend, **(backend_options or {}))
         if self.general and not self.backend.any_graph:
             raise ValueError(
@@ -187,7 +193,8 @@ class Trainer:
         self._hyperparameters = {"epochs": self.epochs, "batch_size": self.batch_size, "momentum": float(momentum),
                                  "weight_decay": float(weight_decay), "optimizer": optimizer,
                                  "rao_blackwell": self.rao_blackwell, "seed": seed, "centering": self.centering,
-                                 "averaging": None if not averaging else float(averaging)}
+                                 "averaging": None if not averaging else float(averaging),
+                                 "visible_values": visible_values}
         self._default_schedule = learning_rate is None
         self._data_digest = ""
         self._unsaved: tuple[dict, dict] | None = None  # state of the last epoch not yet on disk
@@ -197,8 +204,11 @@ class Trainer:
 
         resume: continue from the newest checkpoint in `checkpoint_dir` (same data and settings).
         """
-        # kept as uint8 (1/8 of float64's memory), converted to the model's dtype per minibatch
-        data = binary_states_uint8(data, self.rbm.n_visible, "data")
+        if self.visible_values == "unit-interval":  # visible probabilities: no per-epoch evaluation
+            data = check_unit_interval(data, self.rbm.n_visible, "data").astype(self.rbm.dtype)
+            self.evaluate = False
+        else:  # kept as uint8 (1/8 of float64's memory), converted to the model's dtype per minibatch
+            data = binary_states_uint8(data, self.rbm.n_visible, "data")
         if self.checkpoint_dir is not None:
             self._data_digest = hashlib.sha256(np.ascontiguousarray(data).tobytes()).hexdigest()
         updates_per_epoch = math.ceil(len(data) / self.batch_size)

@@ -33,6 +33,22 @@ def check_binary_states(states, n_units: int, name: str = "data") -> np.ndarray:
     return array
 
 
+def check_unit_interval(values, n_units: int, name: str = "data") -> np.ndarray:
+    """Return `values` as a 2-D float64 array in [0, 1] with `n_units` columns (visible
+    probabilities, as scikit-learn's BernoulliRBM takes them); ValueError otherwise."""
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a numeric array of values in [0, 1]: {exc}") from None
+    if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] != n_units:
+        raise ValueError(f"{name} must be a non-empty 2-D array with {n_units} columns, got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or infinite values; clean the data first")
+    if array.min() < 0 or array.max() > 1:
+        raise ValueError(f"{name} has values outside [0, 1]; scale it first (e.g. sklearn.preprocessing.minmax_scale)")
+    return array
+
+
 def binary_states_uint8(states, n_units: int, name: str = "data") -> np.ndarray:
     """`check_binary_states` returning uint8: a data set stays at one byte per unit, with no
     float64 copy (8 bytes per unit) on the way. Same checks and error messages."""
