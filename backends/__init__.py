@@ -9,6 +9,7 @@
 from .base import Backend, NegativeSamples
 from .boltzmann_check import SamplerTemperatureWarning
 from .bipartite_annealer import BipartiteAnnealing, BipartiteAnnealingSampler
+from .threaded_reads import ThreadedReadsComposite
 from .dimod_backends import DimodSamplerBackend, ExactSampler, SimulatedAnnealing, hot_beta
 from .gibbs import ContrastiveDivergence, LongRunGibbs, PersistentContrastiveDivergence
 from .qpu import EmulatedQPUSampler, QPUBudgetExceeded, QPUSampler, QPUWarning, mock_qpu, solver_summary
@@ -46,6 +47,7 @@ __all__ = [
     "solver_summary",
     "BipartiteAnnealingSampler",
     "BipartiteAnnealing",
+    "ThreadedReadsComposite",
     "RetryPolicy",
     "SamplerFault",
     "SamplerUnavailable",

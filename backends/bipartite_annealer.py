@@ -245,14 +245,28 @@ class BipartiteAnnealingSampler(dimod.Sampler):
     """
 
     parameters = {"num_reads": [], "num_sweeps": [], "beta_range": [], "beta_schedule_type": ["schedule_types"],
-                  "beta_schedule": [], "seed": [], "initial_states": [], "population_annealing": [],
-                  "ess_threshold": []}
+                  "beta_schedule": [], "seed": [], "initial_states": [], "initial_states_generator": [],
+                  "population_annealing": [], "ess_threshold": []}
     properties = {"schedule_types": ["geometric", "linear", "custom"]}
 
     def sample(self, bqm: dimod.BinaryQuadraticModel, num_reads: int | None = None, num_sweeps: int = 1000,
                beta_range=None, beta_schedule_type: str = "geometric", beta_schedule=None, seed=None,
-               initial_states=None, population_annealing: bool | None = None, ess_threshold: float = 0.5,
+               initial_states=None, initial_states_generator: str = "random",
+               population_annealing: bool | None = None, ess_threshold: float = 0.5,
                **kwargs) -> dimod.SampleSet:
+        start_time = time.perf_counter_ns()
+        self.remove_unknown_kwargs(**kwargs)  # warns (SamplerUnknownArgWarning) about each unknown keyword
+        if num_reads is not None:
+            num_reads = check_positive_int(num_reads, "num_reads")
+        if initial_states is not None:  # dimod's own parsing: labels checked, reads tiled or drawn as asked
+            parsed = dimod.Initialized().parse_initial_states(
+                bqm, initial_states=initial_states, initial_states_generator=initial_states_generator,
+                num_reads=num_reads, seed=None if seed is None else int(np.random.default_rng(seed).integers(2**31)))
+            initial_states, num_reads = parsed.initial_states, len(parsed.initial_states)
+        if bqm.num_variables == 0:
+            empty = dimod.SampleSet.from_samples_bqm((np.empty((num_reads or 1, 0), dtype=np.int8), []), bqm)
+            empty.info["timing"] = _timing(start_time)
+            return empty
         binary = bqm.change_vartype(dimod.BINARY, inplace=False)
         linear, (rows, cols, biases), offset, labels = binary.to_numpy_vectors(return_labels=True)
         on_left = left_side(len(labels), rows, cols)
@@ -274,15 +288,11 @@ class BipartiteAnnealingSampler(dimod.Sampler):
         if not 0 <= ess_threshold <= 1:
             raise ValueError(f"ess_threshold must be a fraction in [0, 1], got {ess_threshold!r}")
         if initial_states is not None:
-            states = dimod.as_samples(initial_states)
-            array, labels = states
+            array, labels = dimod.as_samples(initial_states)
             column = {label: i for i, label in enumerate(labels)}
-            positions = [column[v] for v in left]
-            start = np.asarray(array)[:, positions].astype(float)
+            start = np.asarray(array)[:, [column[v] for v in left]].astype(float)
             if bqm.vartype is dimod.SPIN:
                 start = (start + 1) / 2
-            num_reads = num_reads or len(start)
-            start = np.resize(start, (num_reads, len(left)))
         else:
             num_reads = check_positive_int(num_reads or 1, "num_reads")
             start = None
@@ -310,7 +320,13 @@ class BipartiteAnnealingSampler(dimod.Sampler):
         variables = left + right
         result = dimod.SampleSet.from_samples_bqm((samples, variables), binary)
         result.info.update(info)
+        result.info["timing"] = _timing(start_time)
         return result.change_vartype(bqm.vartype, inplace=False) if bqm.vartype is dimod.SPIN else result
+
+
+def _timing(start_ns: int) -> dict[str, int]:
+    """info['timing'] as dwave-samplers reports it (nanoseconds)."""
+    return {"preprocessing_ns": 0, "sampling_ns": time.perf_counter_ns() - start_ns, "postprocessing_ns": 0}
 
 
 class BipartiteAnnealing(Backend):

@@ -60,7 +60,7 @@ class ThreadedReadsComposite(dimod.ComposedSampler):
         initial_states = parameters.get("initial_states")
         if initial_states is not None:
             initial_array, labels = dimod.as_samples(initial_states)
-        if (num_reads is None or num_reads < self.num_threads or self.num_threads == 1
+        if (num_reads is None or num_reads < self.num_threads or self.num_threads == 1 or bqm.num_variables == 0
                 or (initial_states is not None and len(initial_array) != num_reads)):
             return self.child.sample(bqm, **parameters)
         chunks = np.array_split(np.arange(num_reads), self.num_threads)

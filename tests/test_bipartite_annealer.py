@@ -1,3 +1,5 @@
+import os
+
 import dimod
 import networkx as nx
 import numpy as np
@@ -158,3 +160,56 @@ def test_population_annealing_cannot_continue_from_given_states():
     with pytest.raises(ValueError, match="population_annealing=False"):
         BipartiteAnnealingSampler().sample(bqm, initial_states=start, population_annealing=True)
     assert not BipartiteAnnealingSampler().sample(bqm, initial_states=start, num_sweeps=5).info["population_annealing"]
+
+
+def test_dimod_conformance_suite():
+    """dimod's own sampler tests (empty BQMs, vartypes, labels) and API checks, for the annealer
+    and for ThreadedReadsComposite around SimulatedAnnealingSampler."""
+    import unittest
+
+    from dimod.testing import assert_composite_api, assert_sampler_api, load_sampler_bqm_tests
+    from dwave.samplers import SimulatedAnnealingSampler
+
+    from annealrbm.backends import BipartiteAnnealingSampler, ThreadedReadsComposite
+
+    composite = ThreadedReadsComposite(SimulatedAnnealingSampler(), 2)
+    assert_sampler_api(BipartiteAnnealingSampler())
+    assert_sampler_api(composite)
+    assert_composite_api(composite)
+
+    @load_sampler_bqm_tests(BipartiteAnnealingSampler)
+    class AnnealerSuite(unittest.TestCase):
+        pass
+
+    @load_sampler_bqm_tests(composite)
+    class CompositeSuite(unittest.TestCase):
+        pass
+
+    suite = unittest.TestSuite()
+    for case in (AnnealerSuite, CompositeSuite):
+        suite.addTests(unittest.defaultTestLoader.loadTestsFromTestCase(case))
+    result = unittest.TextTestRunner(stream=open(os.devnull, "w")).run(suite)
+    assert result.testsRun >= 60 and not result.failures and not result.errors, result.failures + result.errors
+
+
+@pytest.mark.parametrize("kwargs, message", [({"num_reads": 0}, "num_reads"), ({"num_reads": 2.5}, "num_reads"),
+                                             ({"initial_states": ([[0, 1]], [0, 1])}, "mismatch")])
+def test_bad_sampler_arguments_are_refused(kwargs, message):
+    import dimod
+
+    from annealrbm.backends import BipartiteAnnealingSampler
+
+    bqm = dimod.BQM({0: 1, 1: -1, 2: 0.5}, {(0, 1): 1, (0, 2): -1}, 0, "BINARY")
+    with pytest.raises(ValueError, match=message):
+        BipartiteAnnealingSampler().sample(bqm, num_sweeps=10, **kwargs)
+
+
+def test_unknown_keywords_warn_and_timing_is_reported():
+    import dimod
+
+    from annealrbm.backends import BipartiteAnnealingSampler
+
+    bqm = dimod.BQM({0: 1, 1: -1}, {(0, 1): 1}, 0, "BINARY")
+    with pytest.warns(dimod.exceptions.SamplerUnknownArgWarning):
+        answer = BipartiteAnnealingSampler().sample(bqm, num_reads=3, num_sweeps=5, interrupt_function=None)
+    assert len(answer) == 3 and answer.info["timing"]["sampling_ns"] > 0
