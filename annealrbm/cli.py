@@ -260,7 +260,13 @@ def _cmd_diagnose(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_jobs(args: argparse.Namespace) -> None:
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError(f"--jobs must be >= 1 (parallel processes), got {args.jobs}")
+
+
 def _cmd_reproduce(args: argparse.Namespace) -> int:
+    _check_jobs(args)
     names = [name.strip() for name in args.backends.split(",") if name.strip()]
     if not names:
         raise UsageError("--backends needs at least one backend name, e.g. --backends gibbs,cd,sa,exact")
@@ -327,6 +333,12 @@ def _parse_per_backend(pairs: Sequence[str], names: Sequence[str]) -> dict[str, 
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
+    _check_jobs(args)
+    if args.scheduler:
+        try:
+            import dask.distributed  # noqa: F401
+        except ImportError:
+            raise UsageError("--scheduler needs Dask: pip install 'annealrbm[dask]'") from None
     names = [name.strip() for name in args.backends.split(",") if name.strip()]
     for name in names:
         backends.describe(name)  # unknown names fail before any training starts

@@ -107,14 +107,21 @@ def save_npz(path: str | os.PathLike, arrays: Mapping[str, Any]) -> Path:
 def load_npz(path: str | os.PathLike, required: tuple[str, ...], what: str) -> dict[str, np.ndarray]:
     """Load an .npz without ever unpickling; ValueError if it is unreadable or lacks `required`."""
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
+        loaded = np.load(path, allow_pickle=False)
+        arrays = None
+        if isinstance(loaded, np.lib.npyio.NpzFile):
+            with loaded as archive:
+                arrays = {key: archive[key] for key in archive.files}
     except FileNotFoundError:
         raise ValueError(f"{what} file not found: {path}") from None
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
         raise ValueError(
             f"{path} is not a valid {what} file (truncated, tampered or pickled content): {exc}"
         ) from None
+    if arrays is None:  # a bare .npy array, not a file annealrbm saved
+        article = "an" if what[:1].lower() in "aeiou" else "a"
+        raise ValueError(f"{path} holds a single array (.npy), not {article} {what} file: pass a file written by "
+                         "annealrbm (e.g. train --save model.npz)")
     missing = [key for key in required if key not in arrays]
     if missing:
         raise ValueError(f"{path} is not a valid {what} file: missing {', '.join(missing)}")

@@ -188,6 +188,9 @@ class Trainer:
         self.history = History()
         self.plan: dict[str, Any] = {}
         self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
+        if self.checkpoint_dir is not None and self.checkpoint_dir.exists() and not self.checkpoint_dir.is_dir():
+            raise ValueError(f"checkpoint directory {self.checkpoint_dir} is an existing file; name a directory "
+                             "(it is created if missing)")
         self.checkpoint_every = check_positive_int(checkpoint_every, "checkpoint_every")
         self.keep_checkpoints = check_positive_int(keep_checkpoints, "keep_checkpoints")
         self._hyperparameters = {"epochs": self.epochs, "batch_size": self.batch_size, "momentum": float(momentum),

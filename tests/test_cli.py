@@ -109,6 +109,11 @@ def test_bad_files_and_values_print_one_line_and_exit_2(tmp_path, capsys):
     (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04 not really a zip")
     cases = [
         (["train", "--data", "nan.npy"], "NaN"),
+        (["evaluate", "--model", "wide.npy", "--data", "wide.npy"], "single array (.npy)"),
+        (["train", "--checkpoint", "wide.npy"], "is an existing file"),
+        (["reproduce", "--jobs", "0"], "--jobs must be >= 1"),
+        (["compare", "--jobs", "0"], "--jobs must be >= 1"),
+        (["train", "--model", "rbm", "--hidden", "6,3"], "DBM"),
         (["train", "--data", "twos.npy"], "outside {0, 1}"),
         (["train", "--data", "empty.npy"], "is empty"),
         (["train", "--data", "cube.npy"], "2-D array"),
