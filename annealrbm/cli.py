@@ -260,6 +260,16 @@ def _cmd_diagnose(args: argparse.Namespace) -> int:
     return 0
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """--help shows every option's default (those whose help does not already name it)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, argparse.SUPPRESS) or not action.option_strings:
+            return text
+        return text + " (default: %(default)s)"
+
+
 def _check_jobs(args: argparse.Namespace) -> None:
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs must be >= 1 (parallel processes), got {args.jobs}")
@@ -432,10 +442,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    listing = commands.add_parser("backends", help="list the sampler backends")
+    listing = commands.add_parser("backends", help="list the sampler backends", formatter_class=_HelpFormatter)
     listing.set_defaults(run=_cmd_backends)
 
-    train = commands.add_parser("train", help="train an RBM on a dataset")
+    train = commands.add_parser("train", help="train an RBM (or --model) on a dataset", formatter_class=_HelpFormatter)
     train.add_argument("--dataset", help="patterns20 (default), bars-and-stripes-N, digits or mnist (with --data PATH)")
     train.add_argument("--data", metavar="PATH", help="train on your own 0/1 data (.npy or .npz) instead of --dataset; "
                        "with --dataset mnist, the binarized MNIST file (.npz or .amat)")
@@ -445,10 +455,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="rbm (default); semi-restricted (visible-visible couplings too); fully-connected "
                             "(every pair); dbm (--hidden lists its layers, e.g. 500,100)")
     train.add_argument("--hidden", default="8", help="number of hidden units (default 8); a DBM's layers: 6,3")
-    train.add_argument("--epochs", type=int, default=200)
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--epochs", type=int, default=200, help="passes over the data")
+    train.add_argument("--seed", type=int, default=0, help="seeds the model, minibatches and sampler")
     train.add_argument("--learning-rate", type=float, default=None, help="constant learning rate (default: schedule)")
-    train.add_argument("--batch-size", type=int, default=100)
+    train.add_argument("--batch-size", type=int, default=100, help="examples per update")
     _add_model_options(train)
     train.add_argument(
         "-o", "--backend-option", action="append", default=[], metavar="KEY=VALUE",
@@ -468,57 +478,57 @@ def build_parser() -> argparse.ArgumentParser:
     _add_connection_options(train)
     train.set_defaults(run=_cmd_train)
 
-    evaluate = commands.add_parser("evaluate", help="log-likelihood and reconstruction of a saved model on data")
+    evaluate = commands.add_parser("evaluate", help="log-likelihood and reconstruction of a saved model on data", formatter_class=_HelpFormatter)
     evaluate.add_argument("--model", required=True, metavar="PATH", help="a model saved by train --save")
     evaluate.add_argument("--data", required=True, metavar="PATH", help="0/1 data (.npy or .npz)")
     evaluate.add_argument("--data-key", metavar="KEY", help="the array to use in an .npz with several")
     evaluate.add_argument("--ais-chains", type=int, default=100, help="AIS chains when log Z cannot be enumerated")
-    evaluate.add_argument("--ais-betas", type=int, default=14500)
-    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--ais-betas", type=int, default=14500, help="AIS intermediate distributions")
+    evaluate.add_argument("--seed", type=int, default=0, help="seeds AIS and the reconstructions")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     evaluate.set_defaults(run=_cmd_evaluate)
 
-    reproduce = commands.add_parser("reproduce", help="the 20-dimensional pattern experiment")
-    reproduce.add_argument("--backends", default=",".join(experiments.DEFAULT_BACKENDS))
-    reproduce.add_argument("--epochs", type=int, default=200)
-    reproduce.add_argument("--hidden", type=int, default=8)
+    reproduce = commands.add_parser("reproduce", help="the 20-dimensional pattern experiment", formatter_class=_HelpFormatter)
+    reproduce.add_argument("--backends", default=",".join(experiments.DEFAULT_BACKENDS), help="comma-separated backend names")
+    reproduce.add_argument("--epochs", type=int, default=200, help="full-batch epochs per backend")
+    reproduce.add_argument("--hidden", type=int, default=8, help="hidden units")
     reproduce.add_argument("--model", choices=("rbm", "semi-restricted", "fully-connected"), default="rbm",
                            help="also train this Boltzmann machine (the original experiment's annealer used a "
                                 "fully connected one) beside the RBM")
-    reproduce.add_argument("--seed", type=int, default=0)
+    reproduce.add_argument("--seed", type=int, default=0, help="the shared initial weights and every stream")
     reproduce.add_argument("--jobs", type=int, default=None, help="parallel processes (default: one per core)")
     reproduce.add_argument("--out", metavar="DIR", help="write DIR/results.json and DIR/nll_per_epoch.png")
     reproduce.add_argument("--max-qpu-seconds", type=float, help="QPU time budget per QPU backend")
     _add_connection_options(reproduce)
     reproduce.set_defaults(run=_cmd_reproduce)
 
-    comparison = commands.add_parser("compare", help="compare backends on one dataset over several seeds")
+    comparison = commands.add_parser("compare", help="compare backends on one dataset over several seeds", formatter_class=_HelpFormatter)
     comparison.add_argument("--dataset", default="patterns20", help="patterns20, bars-and-stripes-N, digits or mnist")
     comparison.add_argument("--data", metavar="PATH", help="local data file for mnist (.npz or .amat)")
-    comparison.add_argument("--backends", default="cd,pcd,sa,exact")
+    comparison.add_argument("--backends", default="cd,pcd,sa,exact", help="comma-separated backend names")
     comparison.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1")
-    comparison.add_argument("--epochs", type=int, default=200)
-    comparison.add_argument("--hidden", type=int, default=8)
+    comparison.add_argument("--epochs", type=int, default=200, help="epochs per run")
+    comparison.add_argument("--hidden", type=int, default=8, help="hidden units")
     comparison.add_argument("--model", choices=("rbm", "semi-restricted", "fully-connected"), default="rbm",
                             help="the model every backend trains (default rbm)")
-    comparison.add_argument("--learning-rate", type=float)
-    comparison.add_argument("--batch-size", type=int)
+    comparison.add_argument("--learning-rate", type=float, help="constant rate for every backend (default: the Trainer's schedule)")
+    comparison.add_argument("--batch-size", type=int, help="examples per update (default 100)")
     _add_model_options(comparison)
     comparison.add_argument("-o", "--backend-option", action="append", default=[], metavar="BACKEND:KEY=VALUE",
                             help="per-backend backend option or hyperparameter, e.g. -o sa:num_reads=200 -o cd:learning_rate=0.05")
     comparison.add_argument("--evaluate-every", type=int, help="epochs between log-likelihood evaluations (default: every epoch when exact, else the last only)")
-    comparison.add_argument("--ais-chains", type=int, default=100)
-    comparison.add_argument("--ais-betas", type=int, default=14500)
+    comparison.add_argument("--ais-chains", type=int, default=100, help="AIS chains when log Z cannot be enumerated")
+    comparison.add_argument("--ais-betas", type=int, default=14500, help="AIS intermediate distributions")
     comparison.add_argument("--target", type=float, help="held-out log-likelihood target for time-to-target")
     comparison.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel processes (default: one per core)")
     comparison.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786")
-    comparison.add_argument("--out", default="compare-results", metavar="DIR")
+    comparison.add_argument("--out", default="compare-results", metavar="DIR", help="output directory")
     comparison.add_argument("--max-qpu-seconds", type=float, help="QPU time budget per QPU run")
     comparison.add_argument("--fidelity-samples", type=int, default=4000, metavar="N",
                             help="samples for each run's sampler fidelity at the last epoch (0: not measured)")
     comparison.set_defaults(run=_cmd_compare)
 
-    diagnose = commands.add_parser("diagnose", help="how faithfully a backend samples a saved model (sampler fidelity)")
+    diagnose = commands.add_parser("diagnose", help="how faithfully a backend samples a saved model (sampler fidelity)", formatter_class=_HelpFormatter)
     diagnose.add_argument("--model", required=True, metavar="PATH", help="a model saved by train --save")
     diagnose.add_argument("--backend", required=True, help="sampler backend (see `annealrbm backends`)")
     diagnose.add_argument("-o", "--backend-option", action="append", default=[], metavar="KEY=VALUE",
@@ -526,7 +536,7 @@ def build_parser() -> argparse.ArgumentParser:
     diagnose.add_argument("--num-samples", type=int, default=4000, help="samples to draw (default 4000)")
     diagnose.add_argument("--data", metavar="PATH", help="training data, for backends that start at the data (cd)")
     diagnose.add_argument("--data-key", metavar="KEY", help="the array to use in an .npz with several")
-    diagnose.add_argument("--seed", type=int, default=0)
+    diagnose.add_argument("--seed", type=int, default=0, help="seeds the sampler")
     diagnose.add_argument("--json", action="store_true", help="print the report as one JSON object")
     diagnose.add_argument("--max-qpu-seconds", type=float, help="QPU time budget")
     _add_connection_options(diagnose)
