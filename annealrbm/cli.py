@@ -364,7 +364,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         if args.model != "rbm" else min(train.shape[1], args.hidden) <= 20
     every = args.evaluate_every or (1 if exact else args.epochs)
     defaults = {name: {**experiments.EXPERIMENT_BACKEND_OPTIONS.get(name, {}), **_qpu_options(name, args)} for name in names}
-    print(f"compare on {args.dataset}: {len(train)} train / {len(test)} held-out examples, {args.model} {train.shape[1]}x{args.hidden}, "
+    split = (f"{len(train)} train / {len(test)} held-out examples" if args.dataset in datasets.SPLIT_NAMES else
+             f"{len(train)} examples (no held-out split: the training set is scored)")
+    print(f"compare on {args.dataset}: {split}, {args.model} {train.shape[1]}x{args.hidden}, "
           f"{default_dtype(train.shape[1], args.hidden) if args.dtype == 'auto' else args.dtype}, "
           f"{args.epochs} epochs, seeds 0..{args.seeds - 1}, backends {', '.join(names)}; log-likelihood "
           f"{'exact' if exact else 'by AIS'} every {every} epoch(s); {args.jobs} job(s)"

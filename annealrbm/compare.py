@@ -247,8 +247,17 @@ def _figure(value: float, digits: int) -> str:
     return "–" if value is None or np.isnan(value) else f"{value:.{digits}f}"
 
 
-def summary_markdown(table: list[dict[str, Any]], target: float, title: str) -> str:
-    """summary.md: the ranked table with its definitions."""
+def summary_markdown(table: list[dict[str, Any]], target: float, title: str, held_out: bool = True) -> str:
+    """summary.md: the ranked table with its definitions. `held_out` False: the dataset has no
+    held-out split and the training set is scored (the labels say so)."""
+    text = "\n".join(_summary_lines(table, target, title))
+    if not held_out:
+        text = text.replace("Held-out log-likelihood", "Training-set log-likelihood (this dataset has no held-out split)")
+        text = text.replace("held-out", "training-set")
+    return text + "\n"
+
+
+def _summary_lines(table: list[dict[str, Any]], target: float, title: str) -> list[str]:
     lines = [
         f"# {title}", "",
         "Held-out log-likelihood in nats per example (higher is better), mean ± std over seeds; "
@@ -274,7 +283,7 @@ def summary_markdown(table: list[dict[str, Any]], target: float, title: str) -> 
             f"{row['sampler_mean']:.2f} | {row['qpu_mean']:.3f} | {_figure(row.get('sampler_max_z_mean'), 1)} | "
             f"{_figure(row.get('sampler_beta_eff_mean'), 3)} |"
         )
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def write_outputs(results: Sequence[RunResult], out: Path, dataset: str, target: float | None = None) -> dict[str, Path]:
@@ -286,7 +295,8 @@ def write_outputs(results: Sequence[RunResult], out: Path, dataset: str, target:
     table, target = summarise(results, target)
     paths = {
         "csv": write_csv(results, out / "results.csv"),
-        "summary": atomic_write(out / "summary.md", summary_markdown(table, target, f"annealrbm compare: {dataset}").encode()),
+        "summary": atomic_write(out / "summary.md", summary_markdown(table, target, f"annealrbm compare: {dataset}",
+                                                                  held_out=dataset in datasets.SPLIT_NAMES).encode()),
         "ll_vs_epoch": plots.plot_comparison(results, "epoch", out / "log_likelihood_vs_epoch.png", dataset),
         "ll_vs_wall": plots.plot_comparison(results, "wall_seconds", out / "log_likelihood_vs_wall_seconds.png", dataset),
     }

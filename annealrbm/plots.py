@@ -62,7 +62,8 @@ def plot_comparison(results: Sequence, x: str, path: str | os.PathLike, dataset:
         (line,) = axes.plot(xs[keep], mean, label=f"{backend} ({len(runs)} seeds)", linewidth=1.6)
         axes.fill_between(xs[keep], mean - std, mean + std, color=line.get_color(), alpha=0.2)
     axes.set_xlabel("epoch" if x == "epoch" else "training wall seconds")
-    axes.set_ylabel("held-out log-likelihood (nats)")
+    split = "held-out" if dataset in ("digits", "mnist") else "training-set"
+    axes.set_ylabel(f"{split} log-likelihood (nats)")
     if x != "epoch":
         axes.set_xscale("log")
     axes.set_title(f"{dataset}: mean ± std over seeds")
