@@ -310,12 +310,15 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
             backends=model_names, epochs=args.epochs, n_hidden=args.hidden, seed=args.seed, jobs=args.jobs,
             backend_options=backend_options, model=args.model)
     wall = time.perf_counter() - start
-    for result in results:
-        print(experiments.format_reconstructions(data, result))
-        print()
+    print(f"each pattern, then five reconstructions v -> h -> v' per backend (a number: wrong bits)\n")
+    print(experiments.format_reconstruction_grid(data, results))
+    print()
     print(experiments.format_table(results))
+    print("s/epoch: training seconds per epoch; sampler s: seconds in the negative-phase sampler; NLL: exact mean "
+          "-log p(pattern); optimum: ln 4, the entropy of four equally likely patterns; KL = NLL - optimum; "
+          "recon acc: bits equal after one reconstruction")
     print(f"\nwall time {wall:.1f}s; every backend started from the same initial weights; "
-          "reconstructions share one random stream")
+          "each draws its reconstructions from its own stream")
     if args.out:
         out = Path(args.out)
         write_json(out / "results.json", [result.summary() for result in results])

@@ -141,9 +141,11 @@ def _train_and_evaluate(
     trainer = Trainer(rbm, backend=name, epochs=epochs, seed=seed, backend_options=options, progress=progress)
     history = trainer.fit(data)
     log_z = metrics.log_partition_function(rbm)
-    # Common random numbers: every backend's reconstructions use the same random stream.
+    # each backend's reconstructions draw from their own stream (seed and backend name), so the
+    # display shows each model's own errors rather than the same flips in the same places
     originals = np.repeat(data, num_reconstructions, axis=0)
-    reconstructions = rbm.reconstruct(originals, np.random.default_rng(seed))
+    stream = np.random.default_rng([seed, *name.encode()])
+    reconstructions = rbm.reconstruct(originals, stream)
     extra = {}
     if "qpu_access_seconds" in history.last:  # QPU backends: cost, chains, temperature
         extra = {
@@ -173,15 +175,21 @@ def pattern_row(bits: np.ndarray) -> str:
     return "".join(ON if bit else OFF for bit in np.asarray(bits).astype(bool))
 
 
-def format_reconstructions(data: np.ndarray, result: BackendResult) -> str:
-    """Each pattern with its reconstructions beside it, one ■/□ row per reconstruction."""
-    lines = [f"[{result.label}]  original -> {result.reconstructions.shape[1]} reconstructions"]
-    for index, (pattern, recons) in enumerate(zip(data, result.reconstructions)):
-        for number, recon in enumerate(recons):
-            wrong = int(np.sum(recon != pattern))
-            mark = "ok" if wrong == 0 else f"{wrong} bit{'s' if wrong > 1 else ''} off"
-            left = f"  pattern {index}  {pattern_row(pattern)}" if number == 0 else " " * (13 + len(pattern))
-            lines.append(f"{left}  ->  {pattern_row(recon)}  {mark}")
+def format_reconstruction_grid(data: np.ndarray, results: Sequence[BackendResult]) -> str:
+    """Each pattern once, with every backend's reconstructions beside it in one column per
+    backend (■ on, □ off); a number after a reconstruction counts its wrong bits."""
+    width = data.shape[1] + 3
+    header = " " * (11 + data.shape[1]) + "   " + "".join(f"{r.label[:width - 1]:<{width}}" for r in results)
+    lines = [header]
+    for index, pattern in enumerate(data):
+        for number in range(results[0].reconstructions.shape[1]):
+            left = f"pattern {index}  {pattern_row(pattern)}" if number == 0 else " " * (11 + data.shape[1])
+            cells = []
+            for result in results:
+                recon = result.reconstructions[index, number]
+                wrong = int(np.sum(recon != pattern))
+                cells.append(f"{pattern_row(recon)} {wrong if wrong else ' ':<{width - data.shape[1] - 1}}")
+            lines.append(f"{left}   {''.join(cells)}".rstrip())
     return "\n".join(lines)
 
 
