@@ -164,6 +164,7 @@ class QPUSampler(Backend):
         self.h_range, self.j_range = _ranges(self.sampler.properties)
         self._embeddings: dict[tuple[int, int], EmbeddingSet] = {}
         self.hardware_beta: float | None = None  # running estimate of beta_eff per unit scale
+        self._clipping_reported = False
         self.calls = 0
         self.total_qpu_access_seconds = 0.0
 
@@ -302,11 +303,13 @@ class QPUSampler(Backend):
         problem, largest_fitting = self._embedded_problem(source_spin, embeddings)
         scale = self._next_scale(largest_fitting)
         submitted, clipped = self._scaled(problem, scale)
-        if clipped:
+        if clipped and not self._clipping_reported:  # once per run; every call's count is in info
+            self._clipping_reported = True
             warnings.warn(
-                f"{clipped} coefficients lie outside the QPU ranges at scale {scale:.3g} (fits up to "
-                f"{largest_fitting:.3g}) and were clipped: the hardware is too hot for these weights",
-                QPUWarning, stacklevel=2)
+                f"{clipped} of {submitted.num_variables + submitted.num_interactions} coefficients lie outside the QPU "
+                f"ranges at scale {scale:.3g} (fits up to {largest_fitting:.3g}) and were clipped, so those terms are "
+                "sampled hotter than beta = 1; the count per epoch is in the history ('clipped_coefficients'). If it "
+                "stays high, lower chain_strength or pass scale= to trade temperature for range", QPUWarning, stacklevel=2)
         answers, access_seconds = self._submit(submitted, rng)
         self.calls += 1
         self.total_qpu_access_seconds += access_seconds
