@@ -62,11 +62,20 @@ class DecayingRate:
 DEFAULT_BASE_RATES = {"sgd": 0.5, "adam": 0.1}
 
 
-def default_learning_rate(optimizer: str, epochs: int, updates_per_epoch: int) -> DecayingRate:
+# Hidden layers up to this size take the full base rate; larger ones a rate shrinking with the
+# square root of their size (see default_learning_rate).
+FULL_RATE_HIDDEN_UNITS = 16
+
+
+def default_learning_rate(optimizer: str, epochs: int, updates_per_epoch: int, n_hidden: int = 1) -> DecayingRate:
     """The schedule used when no learning rate is given: DecayingRate from a base rate that
     shrinks with the square root of the number of updates per epoch (a full-batch toy set takes
-    large steps; MNIST's 500 minibatches per epoch take many small ones)."""
+    large steps; MNIST's 500 minibatches per epoch take many small ones) and, above
+    FULL_RATE_HIDDEN_UNITS hidden units, with the square root of their number: every visible
+    unit's field sums over the hidden layer, so a step of the same size moves it further and
+    persistent chains fall behind a wide model (784x500 MNIST: rate 0.004 instead of 0.022)."""
     base = DEFAULT_BASE_RATES[optimizer] / np.sqrt(max(1, updates_per_epoch))
+    base *= np.sqrt(min(1.0, FULL_RATE_HIDDEN_UNITS / max(1, n_hidden)))
     return DecayingRate(float(base), epochs)
 
 

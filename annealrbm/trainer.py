@@ -104,7 +104,8 @@ class Trainer:
         callable epoch -> rate. The default (`optim.default_learning_rate`) holds a base rate
         for half the epochs and decays it geometrically to a tenth by the last; the base rate
         (SGD 0.5, Adam 0.1 for one update per epoch) shrinks with the square root of the
-        number of minibatches per epoch.
+        number of minibatches per epoch and, beyond 16 hidden units, with the square root of
+        the hidden layer's size.
     averaging: the fraction of the epochs at the end over which the parameters are averaged
         (Polyak-Ruppert, at the end of each epoch); the trainer's model is set to the average
         when training ends, and each epoch's evaluation uses the average once it has begun.
@@ -217,7 +218,7 @@ class Trainer:
         updates_per_epoch = math.ceil(len(data) / self.batch_size)
         if self.schedule is None or self._default_schedule:
             self._default_schedule = True
-            self.schedule = default_learning_rate(self.optimizer_name, self.epochs, updates_per_epoch)
+            self.schedule = default_learning_rate(self.optimizer_name, self.epochs, updates_per_epoch, self.rbm.n_hidden)
         if self.centering and self.offsets is None:
             self.offsets = Centering(data.mean(axis=0, dtype=np.float64), self.rbm.n_hidden)
         if resume:

@@ -218,6 +218,9 @@ def test_default_schedule_holds_then_decays_to_a_tenth_and_shrinks_with_minibatc
     full_batch = default_learning_rate("sgd", 200, 1)
     assert full_batch(0) == 0.5 and default_learning_rate("sgd", 200, 100)(0) == pytest.approx(0.05)
     assert default_learning_rate("adam", 200, 1)(0) == 0.1
+    # wide hidden layers take smaller steps: 784x500 MNIST, 500 minibatches per epoch
+    assert default_learning_rate("sgd", 200, 500, n_hidden=16)(0) == pytest.approx(0.5 / np.sqrt(500))
+    assert default_learning_rate("sgd", 200, 500, n_hidden=500)(0) == pytest.approx(0.5 / np.sqrt(500) * np.sqrt(16 / 500))
     trainer = Trainer(RBM(20, 8, seed=0), backend="cd", epochs=10, seed=0, progress=False)
     trainer.fit(datasets.patterns20())
     np.testing.assert_allclose(trainer.history["learning_rate"], [DecayingRate(0.5, 10)(e) for e in range(10)])
