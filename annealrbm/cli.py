@@ -152,6 +152,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         callbacks=[report],
         checkpoint_dir=args.checkpoint,
         checkpoint_every=args.checkpoint_every,
+        checkpoint_seconds=args.checkpoint_seconds,
     )
     print(f"training {rbm} on {source} ({len(data)} examples) with {trainer.backend!r}, {rbm.dtype}", flush=True)
     if args.resume:
@@ -472,7 +473,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--save", metavar="PATH", help="save the trained model (.npz)")
     train.add_argument("--checkpoint", metavar="DIR", help="save a resumable checkpoint in DIR after every epoch "
                        f"(default for --backend qpu: {DEFAULT_QPU_CHECKPOINTS})")
-    train.add_argument("--checkpoint-every", type=int, default=1, metavar="N", help="checkpoint every N epochs instead")
+    train.add_argument("--checkpoint-every", type=int, metavar="N",
+                       help="checkpoint every N epochs (default: once 30 s have passed since the last, and at the end)")
+    train.add_argument("--checkpoint-seconds", type=float, default=30.0, metavar="S",
+                       help="seconds between time-based checkpoints")
     train.add_argument("--resume", action="store_true",
                        help="continue from the newest checkpoint in --checkpoint DIR (same arguments otherwise)")
     train.add_argument("--max-qpu-seconds", type=float, help="refuse to start if the QPU time estimate exceeds this")

@@ -115,7 +115,10 @@ class Trainer:
     visible_values: 'binary' (default: data must be 0/1) or 'unit-interval' (data in [0, 1] are
         visible probabilities, as scikit-learn's BernoulliRBM takes them; no per-epoch evaluation).
     checkpoint_dir: save a checkpoint (model, optimizer, persistent chains, random streams,
-        history) there every `checkpoint_every` epochs, keeping the newest `keep_checkpoints`;
+        history) there after an epoch once `checkpoint_seconds` (30) have passed since the last
+        one, and after the last epoch (writing every 1 ms epoch would cost 30 times the
+        training); `checkpoint_every` N saves every N epochs instead. The newest
+        `keep_checkpoints` are kept;
         `fit(data, resume=True)` continues from the newest one and ends with exactly the
         parameters an uninterrupted run would have. If a remote sampler stays unavailable
         (after its retries) or training is interrupted, the last completed epoch is saved
@@ -141,7 +144,8 @@ class Trainer:
         progress: bool | None = None,
         evaluate: bool = True,
         checkpoint_dir: str | os.PathLike | None = None,
-        checkpoint_every: int = 1,
+        checkpoint_every: int | None = None,
+        checkpoint_seconds: float = 30.0,
         keep_checkpoints: int = 2,
         visible_values: str = "binary",
     ) -> None:
@@ -192,7 +196,11 @@ class Trainer:
         if self.checkpoint_dir is not None and self.checkpoint_dir.exists() and not self.checkpoint_dir.is_dir():
             raise ValueError(f"checkpoint directory {self.checkpoint_dir} is an existing file; name a directory "
                              "(it is created if missing)")
-        self.checkpoint_every = check_positive_int(checkpoint_every, "checkpoint_every")
+        self.checkpoint_every = None if checkpoint_every is None else check_positive_int(checkpoint_every, "checkpoint_every")
+        if not (np.isfinite(checkpoint_seconds) and checkpoint_seconds >= 0):
+            raise ValueError(f"checkpoint_seconds must be a number >= 0, got {checkpoint_seconds!r}")
+        self.checkpoint_seconds = float(checkpoint_seconds)
+        self._last_write = time.monotonic()
         self.keep_checkpoints = check_positive_int(keep_checkpoints, "keep_checkpoints")
         self._hyperparameters = {"epochs": self.epochs, "batch_size": self.batch_size, "momentum": float(momentum),
                                  "weight_decay": float(weight_decay), "optimizer": optimizer,
@@ -298,13 +306,18 @@ class Trainer:
         if self.checkpoint_dir is None:
             return
         self._unsaved = self.state()
-        if final or len(self.history) % self.checkpoint_every == 0:
+        if self.checkpoint_every is not None:
+            due = len(self.history) % self.checkpoint_every == 0
+        else:
+            due = time.monotonic() - self._last_write >= self.checkpoint_seconds
+        if final or due:
             self._write(self._unsaved)
 
     def _write(self, state: tuple[dict, dict]) -> Path:
         arrays, document = state
         path = checkpoint.save_checkpoint(self.checkpoint_dir, document["epoch"], arrays, document, self.keep_checkpoints)
         self._unsaved = None
+        self._last_write = time.monotonic()
         return path
 
     def _save_after_failure(self) -> str:

@@ -53,7 +53,7 @@ def test_killed_or_interrupted_then_resumed_gives_the_uninterrupted_parameters(b
             "--backend", backend, *KILL_RUNS[backend]]
     assert cli.main([*args, "--save", str(tmp_path / "reference.npz")]) == 0
     checkpoints = tmp_path / "ck"
-    run = [str(SCRIPT), *args, "--checkpoint", str(checkpoints), "--save", str(tmp_path / "resumed.npz")]
+    run = [str(SCRIPT), *args, "--checkpoint", str(checkpoints), "--checkpoint-every", "1", "--save", str(tmp_path / "resumed.npz")]
     process = subprocess.Popen(run, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                preexec_fn=_default_sigint)
     deadline = time.monotonic() + 60
@@ -171,13 +171,22 @@ def test_a_damaged_newest_checkpoint_falls_back_to_the_one_before(tmp_path):
     reference = RBM(20, 8, seed=0)
     Trainer(reference, backend="pcd", epochs=6, seed=0, progress=False).fit(DATA)
     Trainer(RBM(20, 8, seed=0), backend="pcd", epochs=6, seed=0, progress=False, checkpoint_dir=tmp_path,
-            callbacks=[lambda record, trainer: record["epoch"] == 4]).fit(DATA)  # stops after epoch 4
+            checkpoint_every=1, callbacks=[lambda record, trainer: record["epoch"] == 4]).fit(DATA)  # stops after 4
     newest = tmp_path / "checkpoint-000004.npz"
     newest.write_bytes(newest.read_bytes()[:-100])
     resumed = RBM(20, 8, seed=0)
     with pytest.warns(RuntimeWarning, match="checkpoint-000004.npz is not a valid checkpoint.*resumed from the older checkpoint-000003"):
-        Trainer(resumed, backend="pcd", epochs=6, seed=0, progress=False, checkpoint_dir=tmp_path).fit(DATA, resume=True)
+        Trainer(resumed, backend="pcd", epochs=6, seed=0, progress=False, checkpoint_dir=tmp_path,
+                checkpoint_every=1).fit(DATA, resume=True)
     np.testing.assert_array_equal(resumed.W, reference.W)
+
+
+def test_checkpoints_by_default_are_time_based_and_always_include_the_last_epoch(tmp_path):
+    Trainer(RBM(20, 8, seed=0), backend="cd", epochs=30, seed=0, progress=False, checkpoint_dir=tmp_path).fit(DATA)
+    assert [checkpoint.checkpoint_epoch(p) for p in checkpoint.list_checkpoints(tmp_path)] == [30]  # fast epochs: one write
+    Trainer(RBM(20, 8, seed=0), backend="cd", epochs=3, seed=0, progress=False, checkpoint_dir=tmp_path / "every",
+            checkpoint_seconds=0).fit(DATA)
+    assert [checkpoint.checkpoint_epoch(p) for p in checkpoint.list_checkpoints(tmp_path / "every")] == [2, 3]
 
 
 def test_resume_refuses_other_settings_or_data_and_needs_a_checkpoint(tmp_path):
