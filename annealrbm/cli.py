@@ -160,7 +160,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     history = trainer.fit(data, resume=args.resume)
     seconds = time.perf_counter() - start
-    print(f"done: {len(history)} epochs in {seconds:.2f}s (sampler {np.sum(history['sampler_seconds']):.2f}s)")
+    done_before = getattr(trainer, "resumed_epochs", 0)
+    if args.resume and done_before >= args.epochs:
+        print(f"already complete: the checkpoint holds all {done_before} epochs; nothing was trained")
+    else:
+        new = history.records[done_before:]
+        print(f"done: {len(history)} epochs ({len(new)} in this run) in {seconds:.2f}s "
+              f"(sampler {sum(r['sampler_seconds'] for r in new):.2f}s)")
     if args.save:  # before the evaluation below, which Ctrl-C may cut short
         print(f"saved model to {rbm.save(args.save)}")
     if "qpu_access_seconds" in history.last:

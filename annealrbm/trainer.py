@@ -233,6 +233,7 @@ class Trainer:
             self._resume()
         exact = self.evaluate and _exact_evaluation_is_cheap(self.rbm)
         remaining = self.epochs - len(self.history)
+        self.resumed_epochs = len(self.history)  # epochs a resumed run found done (0 for a fresh run)
         self.plan = self.backend.prepare(self.rbm, remaining * updates_per_epoch, self.sample_rng)
         epochs = range(len(self.history), self.epochs)
         hide = None if self.progress is None else not self.progress  # None: show on a terminal only

@@ -225,3 +225,11 @@ def test_reproduce_runs_the_fully_connected_model_beside_the_rbm(capsys):
     out = capsys.readouterr().out
     assert "exact not run" in out and "treewidth 27" in out  # 28 fully connected units: too wide to sample exactly
     assert re.search(r"^cd \(fully-connected\)\s+3\s", out, re.M) and re.search(r"^exact\s+3\s", out, re.M)
+
+
+def test_a_resumed_finished_run_says_it_is_complete(tmp_path, capsys):
+    args = ["train", "--backend", "cd", "--epochs", "4", "--checkpoint", str(tmp_path / "ck")]
+    assert main(args) == 0
+    assert "done: 4 epochs (4 in this run)" in capsys.readouterr().out
+    assert main([*args, "--resume"]) == 0
+    assert "already complete: the checkpoint holds all 4 epochs" in capsys.readouterr().out
