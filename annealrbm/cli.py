@@ -5,6 +5,7 @@ Bad input prints one line `annealrbm: error: ...` and exits 2; failures at run t
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import sys
@@ -94,10 +95,22 @@ def _parse_backend_options(pairs: Sequence[str]) -> dict[str, Any]:
 
 
 def _cmd_backends(args: argparse.Namespace) -> int:
+    if args.name:  # one backend: its options with their defaults
+        print(f"{args.name}: {backends.describe(args.name)}")
+        notes = backends.option_help(args.name)
+        defaults = backends.options(args.name)
+        width = max((len(key) for key in defaults), default=0)
+        for key, default in defaults.items():
+            shown = "required" if default is inspect.Parameter.empty else f"default {default!r}"
+            note = notes.get(key, "")
+            note = f"  {note}" + ("" if not note or note.endswith((".", ")")) else " ...")
+            print(f"  -o {key:<{width}}  ({shown}){note}")
+        return 0
     names = backends.available()
     width = max(map(len, names))
     for name in names:
         print(f"{name:<{width}}  {backends.describe(name)}")
+    print("\n`annealrbm backends NAME` lists a backend's options (-o KEY=VALUE) and their defaults")
     return 0
 
 
@@ -455,6 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     listing = commands.add_parser("backends", help="list the sampler backends", formatter_class=_HelpFormatter)
+    listing.add_argument("name", nargs="?", help="a backend whose options to list")
     listing.set_defaults(run=_cmd_backends)
 
     train = commands.add_parser("train", help="train an RBM (or --model) on a dataset", formatter_class=_HelpFormatter)

@@ -14,7 +14,7 @@ from .dimod_backends import DimodSamplerBackend, ExactSampler, SimulatedAnnealin
 from .gibbs import ContrastiveDivergence, LongRunGibbs, PersistentContrastiveDivergence
 from .qpu import EmulatedQPUSampler, QPUBudgetExceeded, QPUSampler, QPUWarning, mock_qpu, solver_summary
 from .qpu_connection import QPUConfigurationError, QPUUnavailable, connect, redact, token_is_configured
-from .registry import available, describe, make, register
+from .registry import available, describe, make, option_help, options, register
 from .retry import RetryPolicy, SamplerFault, SamplerUnavailable
 from .tempering import ParallelTempering
 
@@ -31,6 +31,8 @@ __all__ = [
     "ParallelTempering",
     "available",
     "describe",
+    "options",
+    "option_help",
     "make",
     "register",
     "hot_beta",

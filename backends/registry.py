@@ -31,6 +31,28 @@ def describe(name: str) -> str:
     return _lookup(name)[1]
 
 
+def options(name: str) -> dict[str, Any]:
+    """A registered backend's options and their defaults (inspect.Parameter.empty: required)."""
+    factory, _ = _lookup(name)
+    return {key: parameter.default for key, parameter in inspect.signature(factory).parameters.items()
+            if parameter.kind not in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)}
+
+
+def option_help(name: str) -> dict[str, str]:
+    """One line per option, from the backend's docstring where it names the option ('name: ...')."""
+    factory, _ = _lookup(name)
+    text = inspect.getdoc(factory if isinstance(factory, type) else factory) or ""
+    if isinstance(factory, type):
+        text += "\n" + (inspect.getdoc(factory.__init__) or "")
+    lines = {}
+    for line in text.splitlines():
+        head, sep, rest = line.strip().partition(": ")
+        for key in (part.strip() for part in head.split(",")):
+            if sep and key in options(name) and key not in lines:
+                lines[key] = rest.strip()
+    return lines
+
+
 def _lookup(name: str) -> tuple[Callable[..., Backend], str]:
     try:
         return _FACTORIES[name]

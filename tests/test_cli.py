@@ -14,9 +14,15 @@ from annealrbm.cli import main
 
 def test_backends_lists_every_registered_name(capsys):
     assert main(["backends"]) == 0
-    out = capsys.readouterr().out.splitlines()
+    out = capsys.readouterr().out.split("\n\n")[0].splitlines()
     assert [line.split()[0] for line in out] == backends.available()
     assert all(len(line.split(None, 1)) == 2 for line in out)
+
+
+def test_backends_name_lists_its_options_with_defaults(capsys):
+    assert main(["backends", "sa"]) == 0
+    out = capsys.readouterr().out
+    assert "-o num_reads" in out and "(default 100)" in out and "-o num_sweeps" in out and "(default 1000)" in out
 
 
 def test_train_saves_a_model_that_loads(tmp_path, capsys):
