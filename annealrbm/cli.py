@@ -114,6 +114,33 @@ def _cmd_backends(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_data_fetch(args: argparse.Namespace) -> int:
+    from tqdm.auto import tqdm
+
+    from . import fetch
+
+    if args.name != "mnist":
+        raise UsageError(f"unknown dataset {args.name!r}; annealrbm data fetch knows: mnist")
+    target = fetch.cached_mnist_path(Path(args.dir) if args.dir else None)
+    if target.exists() and not args.force:
+        print(f"binarized MNIST is already in {target} (--force downloads it again)")
+        return 0
+    bars: dict[str, Any] = {}
+
+    def progress(split: str, done: int, total: int | None) -> None:
+        if split not in bars:
+            bars[split] = tqdm(total=total, unit="B", unit_scale=True, desc=split, disable=args.quiet or None)
+        bars[split].update(done - bars[split].n)
+
+    try:
+        path = fetch.fetch_mnist(Path(args.dir) if args.dir else None, url=args.url, force=args.force, progress=progress)
+    finally:
+        for bar in bars.values():
+            bar.close()
+    print(f"stored binarized MNIST (train 50,000, valid 10,000, test 10,000; checksums verified) in {path}")
+    return 0
+
+
 def _training_data(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray | None, str]:
     """(training data, held-out data or None, where they came from) for `train`."""
     if args.dataset in datasets.SPLIT_NAMES:  # digits and mnist come with a held-out split
@@ -570,6 +597,19 @@ def build_parser() -> argparse.ArgumentParser:
     diagnose.add_argument("--max-qpu-seconds", type=float, help="QPU time budget")
     _add_connection_options(diagnose)
     diagnose.set_defaults(run=_cmd_diagnose)
+
+    data = commands.add_parser("data", help="datasets a user can download")
+    data_commands = data.add_subparsers(dest="data_command", required=True, metavar="{fetch}")
+    fetch_parser = data_commands.add_parser("fetch", help="download a dataset into the cache and check it",
+                                            formatter_class=_HelpFormatter)
+    fetch_parser.add_argument("name", help="mnist: the standard binarized MNIST (Larochelle's binarisation)")
+    fetch_parser.add_argument("--dir", metavar="DIR", help="store here instead of the cache "
+                              "(ANNEALRBM_DATA_DIR, else ~/.cache/annealrbm/data)")
+    fetch_parser.add_argument("--url", default="http://www.cs.toronto.edu/~larocheh/public/datasets/binarized_mnist/",
+                              help="where the binarized_mnist_{train,valid,test}.amat files are")
+    fetch_parser.add_argument("--force", action="store_true", help="download again even if present")
+    fetch_parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    fetch_parser.set_defaults(run=_cmd_data_fetch)
 
     qpu = commands.add_parser("qpu", help="D-Wave QPU utilities")
     qpu_commands = qpu.add_subparsers(dest="qpu_command", required=True)

@@ -95,7 +95,12 @@ def load_splits(name: str, data_path: str | os.PathLike | None = None) -> tuple[
         return digits()
     if name == "mnist":
         if data_path is None:
-            raise ValueError("dataset mnist needs --data PATH (binarized_mnist.npz or binarized_mnist_train.amat)")
+            from .fetch import cached_mnist_path
+
+            data_path = cached_mnist_path()
+            if not data_path.exists():
+                raise ValueError(f"binarized MNIST is not in the cache ({data_path}): run `annealrbm data fetch mnist` "
+                                 "once, or pass --data PATH (binarized_mnist.npz or binarized_mnist_train.amat)")
         path = Path(data_path)
         if path.suffix == ".amat":
             held_out = path.with_name(path.name.replace("train", "valid"))
