@@ -33,6 +33,16 @@ def salakhutdinov_murray_betas(num_betas: int = 14500) -> np.ndarray:
     ])
 
 
+def _steps(pairs, total: int, description: str, progress: bool | None):
+    """The annealing steps, with a tqdm bar when `progress` (None: on a terminal only)."""
+    if progress is False:
+        return pairs
+    from tqdm.auto import tqdm
+
+    return tqdm(pairs, total=total, desc=description, unit="beta", leave=False, mininterval=0.5,
+                disable=None if progress is None else not progress)
+
+
 def base_rate_bias(data: np.ndarray | None, n_visible: int) -> np.ndarray:
     """Visible bias of the base-rate model: logit of the data mean smoothed by one pseudo-count
     each way (zeros without data: the uniform distribution)."""
@@ -50,6 +60,7 @@ def ais_log_partition_function(
     seed: int | np.random.Generator | None = None,
     betas: np.ndarray | None = None,
     starts: str = "both",
+    progress: bool | None = False,
 ) -> tuple[float, float]:
     """AIS estimate of log Z and its standard error (delta method over the chains' weights).
 
@@ -75,8 +86,8 @@ def ais_log_partition_function(
         bases.append(np.zeros(rbm.n_visible))
     if not isinstance(rbm, RBM):  # a Boltzmann machine on any graph: whole states from independent units
         padded = [np.concatenate([base, np.zeros(rbm.n_hidden)]) for base in bases]
-        return combine_starts([_anneal_any_graph(rbm, base, num_chains, betas, rng) for base in padded])
-    return combine_starts([_anneal(rbm, base, num_chains, betas, rng) for base in bases])
+        return combine_starts([_anneal_any_graph(rbm, base, num_chains, betas, rng, progress) for base in padded])
+    return combine_starts([_anneal(rbm, base, num_chains, betas, rng, progress) for base in bases])
 
 
 def combine_starts(estimates: list[tuple[float, float]]) -> tuple[float, float]:
@@ -94,13 +105,14 @@ def combine_starts(estimates: list[tuple[float, float]]) -> tuple[float, float]:
     return float(weights @ values / weights.sum()), float(1.0 / np.sqrt(weights.sum()))
 
 
-def _anneal(rbm: RBM, base: np.ndarray, num_chains: int, betas: np.ndarray, rng: np.random.Generator) -> tuple[float, float]:
+def _anneal(rbm: RBM, base: np.ndarray, num_chains: int, betas: np.ndarray, rng: np.random.Generator,
+            progress: bool | None = False) -> tuple[float, float]:
     """One AIS run from the independent model with visible bias `base`: (log Z, standard error)."""
     log_z_base = float(softplus(base).sum() + rbm.n_hidden * np.log(2.0))
     bias_step = rbm.visible_bias - base
     visible = (rng.random((num_chains, rbm.n_visible)) < expit(base)).astype(np.float64)
     log_weights = np.zeros(num_chains)
-    for previous, beta in zip(betas[:-1], betas[1:]):
+    for previous, beta in _steps(zip(betas[:-1], betas[1:]), len(betas) - 1, "forward AIS", progress):
         preactivation = visible @ rbm.W + rbm.hidden_bias
         log_weights += (beta - previous) * (visible @ bias_step)
         log_weights += softplus(beta * preactivation).sum(axis=1) - softplus(previous * preactivation).sum(axis=1)
@@ -114,7 +126,7 @@ def _anneal(rbm: RBM, base: np.ndarray, num_chains: int, betas: np.ndarray, rng:
 
 
 def _anneal_any_graph(model, base: np.ndarray, num_chains: int, betas: np.ndarray,
-                      rng: np.random.Generator) -> tuple[float, float]:
+                      rng: np.random.Generator, progress: bool | None = False) -> tuple[float, float]:
     """AIS for a Boltzmann machine on any graph, from independent units with biases `base`
     (one per unit): f_beta(x) = exp((1 - beta) base.x - beta E(x)), block-Gibbs transitions over
     the model's colour blocks. (log Z, standard error)."""
@@ -124,7 +136,7 @@ def _anneal_any_graph(model, base: np.ndarray, num_chains: int, betas: np.ndarra
     states = (rng.random((num_chains, model.n_units)) < expit(base)).astype(np.float64)
     log_weights = np.zeros(num_chains)
     blocks = model.blocks()
-    for previous, beta in zip(betas[:-1], betas[1:]):
+    for previous, beta in _steps(zip(betas[:-1], betas[1:]), len(betas) - 1, "forward AIS", progress):
         log_weights += (beta - previous) * (-model.energies(states) - states @ base)
         for block in blocks:
             fields = (1.0 - beta) * base[block] + beta * (states @ couplings[:, block] + biases[block])
@@ -141,6 +153,7 @@ def reverse_ais_log_partition_function(
     num_betas: int = 14500,
     seed: int | np.random.Generator | None = None,
     betas: np.ndarray | None = None,
+    progress: bool | None = False,
 ) -> tuple[float, float]:
     """Reverse AIS estimate of log Z and its standard error (Burda, Grosse & Salakhutdinov 2015).
 
@@ -161,7 +174,7 @@ def reverse_ais_log_partition_function(
     bias_step = rbm.visible_bias - base
     log_weights = np.zeros(len(visible))
     descending = betas[::-1]
-    for current, lower in zip(descending[:-1], descending[1:]):
+    for current, lower in _steps(zip(descending[:-1], descending[1:]), len(betas) - 1, "reverse AIS", progress):
         preactivation = visible @ rbm.W + rbm.hidden_bias
         log_weights += (lower - current) * (visible @ bias_step)
         log_weights += softplus(lower * preactivation).sum(axis=1) - softplus(current * preactivation).sum(axis=1)

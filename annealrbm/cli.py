@@ -250,8 +250,13 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if data.shape[1] != rbm.n_visible:
         raise ValueError(f"{args.data} has {data.shape[1]} columns but the model {args.model} has "
                          f"{rbm.n_visible} visible units: evaluate it on data of the shape it was trained on")
+    exact = metrics.exact_is_feasible(rbm)
+    if not exact and not args.json:
+        print(f"estimating log Z: forward AIS ({args.ais_chains} chains from two starts) and reverse AIS from the "
+              f"data, {args.ais_betas} betas each", flush=True)
     conservative, optimistic, details = metrics.log_likelihood_bounds(
-        rbm, data, seed=args.seed, num_chains=args.ais_chains, num_betas=args.ais_betas)
+        rbm, data, seed=args.seed, num_chains=args.ais_chains, num_betas=args.ais_betas,
+        **({} if exact else {"progress": None}))
     accuracy = metrics.reconstruction_accuracy(rbm, data, np.random.default_rng(args.seed))
     if args.json:
         error = max(details["standard_error_forward"], details["standard_error_reverse"])
@@ -349,13 +354,17 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     backend_options = {name: {**experiments.EXPERIMENT_BACKEND_OPTIONS.get(name, {}), **_qpu_options(name, args)}
                        for name in names}
+    def finished(result: experiments.BackendResult) -> None:
+        print(f"  {result.label} finished: NLL {result.nll:.3f} nats, {result.seconds:.1f} s of training "
+              f"({time.perf_counter() - start:.0f} s elapsed)", flush=True)
+
     results = experiments.run_pattern_experiment(
         backends=names, epochs=args.epochs, n_hidden=args.hidden, seed=args.seed, jobs=args.jobs,
-        backend_options=backend_options)
+        backend_options=backend_options, on_done=finished)
     if model_names:
         results += experiments.run_pattern_experiment(
             backends=model_names, epochs=args.epochs, n_hidden=args.hidden, seed=args.seed, jobs=args.jobs,
-            backend_options=backend_options, model=args.model)
+            backend_options=backend_options, model=args.model, on_done=finished)
     wall = time.perf_counter() - start
     print(f"each pattern, then five reconstructions v -> h -> v' per backend (a number: wrong bits)\n")
     print(experiments.format_reconstruction_grid(data, results))
@@ -427,7 +436,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         per_backend=_parse_per_backend(args.backend_option, names), default_backend_options=defaults,
         evaluate_every=every, ais_options={"num_chains": args.ais_chains, "num_betas": args.ais_betas},
         jobs=args.jobs, scheduler=args.scheduler, dtype=None if args.dtype == "auto" else args.dtype, fidelity_samples=args.fidelity_samples,
-        model=args.model,
+        model=args.model, progress=True,
     )
     paths = compare.write_outputs(results, Path(args.out), args.dataset, args.target)
     print(Path(paths["summary"]).read_text())

@@ -47,6 +47,7 @@ class RunSpec:
     dtype: str | None = None  # None: the model's default (float32 for large models)
     fidelity_samples: int = 4000  # sampler fidelity at the last epoch; 0: not measured (RBMs only)
     model: str = "rbm"  # the model kind (annealrbm.models.MODEL_KINDS)
+    report_progress: bool = False  # print a line when the run finishes
 
 
 @dataclass
@@ -111,6 +112,10 @@ def run_one(spec: RunSpec, train: np.ndarray, test: np.ndarray) -> RunResult:
     trainer.fit(train)
     if spec.fidelity_samples and rows and isinstance(rbm, RBM):
         rows[-1].update(_sampler_fidelity(trainer, train, spec))
+    if spec.report_progress and rows:
+        last = rows[-1]
+        print(f"  {spec.backend} seed {spec.seed} finished: log-likelihood {last.get('test_log_likelihood', float('nan')):.3f}, "
+              f"{last['wall_seconds']:.1f} s of training", flush=True)
     return RunResult(spec, rows, rbm)
 
 
@@ -146,6 +151,7 @@ def run_comparison(
     dtype: str | None = None,
     fidelity_samples: int = 4000,
     model: str = "rbm",
+    progress: bool = False,
 ) -> list[RunResult]:
     """Run every (backend, seed) pair; serially, on `jobs` processes, or on a Dask scheduler."""
     from joblib import Parallel, delayed, parallel_config
@@ -156,15 +162,16 @@ def run_comparison(
         options = {**(default_backend_options or {}).get(backend, {}), **option_overrides}
         for seed in seeds:
             specs.append(RunSpec(backend, int(seed), epochs, n_hidden, {**(hyperparameters or {}), **trainer_overrides},
-                                 options, evaluate_every, dict(ais_options or {}), dtype, fidelity_samples, model))
+                                 options, evaluate_every, dict(ais_options or {}), dtype, fidelity_samples, model,
+                                 progress))
     tasks = (delayed(run_one)(spec, train, test) for spec in specs)
     if scheduler:
         from dask.distributed import Client
 
         with Client(scheduler, timeout="10s") as client, parallel_config(backend="dask", wait_for_workers_timeout=30):
             del client
-            return Parallel(verbose=5)(tasks)
-    return Parallel(n_jobs=jobs, verbose=5 if jobs > 1 else 0)(tasks)
+            return Parallel()(tasks)
+    return Parallel(n_jobs=jobs)(tasks)
 
 
 # --- outputs ---------------------------------------------------------------------------------
@@ -252,8 +259,8 @@ def summary_markdown(table: list[dict[str, Any]], target: float, title: str, hel
     held-out split and the training set is scored (the labels say so)."""
     text = "\n".join(_summary_lines(table, target, title))
     if not held_out:
-        text = text.replace("Held-out log-likelihood", "Training-set log-likelihood (this dataset has no held-out split)")
         text = text.replace("held-out", "training-set")
+        text = text.replace("Held-out log-likelihood", "Training-set log-likelihood (this dataset has no held-out split)")
     return text + "\n"
 
 

@@ -9,9 +9,9 @@ optimum NLL ln 4.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -107,22 +107,32 @@ def run_pattern_experiment(
     jobs: int | None = None,
     progress: bool | None = None,
     model: str = "rbm",
+    on_done: Callable[[BackendResult], None] | None = None,
 ) -> list[BackendResult]:
     """Train one model per backend on patterns20 from the same initial weights; evaluate exactly.
 
     model: 'rbm' (default), 'semi-restricted' or 'fully-connected' (the original experiment's
     annealer model, every pair of units coupled; see `unsupported_reason` for the backends it
     cannot use). Backends run in up to `jobs` processes (default: one per core). Each run has
-    its own seeded streams, so the results do not depend on `jobs`.
+    its own seeded streams, so the results do not depend on `jobs`. `on_done(result)` is called
+    as each backend finishes (progress).
     """
     initial = build_model(model, datasets.patterns20().shape[1], n_hidden, seed=seed)
     options = {**EXPERIMENT_BACKEND_OPTIONS, **(backend_options or {})}
     runs = [(name, initial, epochs, seed, num_reconstructions, options.get(name), progress, model) for name in backends]
     jobs = min(len(runs), jobs or os.cpu_count() or 1)
+    report = on_done or (lambda result: None)
     if jobs <= 1:
-        return [_train_and_evaluate(*run) for run in runs]
+        results = []
+        for run in runs:
+            results.append(_train_and_evaluate(*run))
+            report(results[-1])
+        return results
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(_train_and_evaluate, *zip(*runs)))
+        futures = [pool.submit(_train_and_evaluate, *run) for run in runs]
+        for future in as_completed(futures):  # reported as they finish, returned in order
+            report(future.result())
+        return [future.result() for future in futures]
 
 
 def _train_and_evaluate(

@@ -127,7 +127,7 @@ def log_likelihood_bounds(rbm: RBM, data, seed=None, method: str = "auto", num_c
     forward_seed, reverse_seed, pick_seed = rng.integers(2**63, size=3)
     log_z, error = ais_log_partition_function(rbm, data, num_chains=num_chains, seed=forward_seed, **ais_options)
     starts = data[np.random.default_rng(pick_seed).choice(len(data), size=min(num_chains, len(data)), replace=False)]
-    reverse_options = {key: value for key, value in ais_options.items() if key in ("num_betas", "betas")}
+    reverse_options = {key: value for key, value in ais_options.items() if key in ("num_betas", "betas", "progress")}
     log_z_high, error_high = reverse_ais_log_partition_function(rbm, starts, seed=reverse_seed, **reverse_options)
     details = {"method": "ais", "log_z_forward": log_z, "log_z_reverse": log_z_high,
                "standard_error_forward": error, "standard_error_reverse": error_high}

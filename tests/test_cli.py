@@ -102,7 +102,8 @@ def test_installed_console_script_fails_in_one_line(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-def test_bad_files_and_values_print_one_line_and_exit_2(tmp_path, capsys):
+def test_bad_files_and_values_print_one_line_and_exit_2(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("ANNEALRBM_DATA_DIR", str(tmp_path / "no-data-here"))
     np.save(tmp_path / "nan.npy", np.array([[0.0, np.nan]]))
     np.save(tmp_path / "twos.npy", np.array([[0, 2]]))
     np.save(tmp_path / "empty.npy", np.zeros((0, 5)))
@@ -138,7 +139,7 @@ def test_bad_files_and_values_print_one_line_and_exit_2(tmp_path, capsys):
         (["train", "--resume"], "--resume needs --checkpoint DIR"),
         (["train", "--checkpoint", "nothing-here", "--resume"], "no checkpoint to resume from"),
         (["train", "--epochs", "many"], "invalid int value: 'many'"),
-        (["train", "--dataset", "mnist"], "dataset mnist needs --data PATH"),
+        (["train", "--dataset", "mnist"], "annealrbm data fetch mnist"),
         (["train", "--dataset", "bars-and-stripes-2", "--data", "twos.npy"], "leave out --dataset bars-and-stripes-2"),
         (["train", "--dataset", "digits", "--data-key", "x"], "--data-key is for your own .npz"),
         (["train", "--dataset", "digits", "--data", "twos.npy"], "--dataset digits is built in and reads no file"),
