@@ -112,6 +112,9 @@ class Trainer:
         None (or 0) turns averaging off. Default 0.25.
     seed: seeds three independent streams (minibatch order, sampling, evaluation), so two
         trainers with the same seed see the same minibatches whatever their backends.
+    clamped_sampling: for a Boltzmann machine whose hidden units interact, draw the positive
+        phase's hidden states with the backend's dimod sampler (all examples of a minibatch as
+        one BQM of disjoint clamped problems, one call) instead of exact sums or mean-field.
     visible_values: 'binary' (default: data must be 0/1) or 'unit-interval' (data in [0, 1] are
         visible probabilities, as scikit-learn's BernoulliRBM takes them; no per-epoch evaluation).
     checkpoint_dir: save a checkpoint (model, optimizer, persistent chains, random streams,
@@ -148,6 +151,7 @@ class Trainer:
         checkpoint_seconds: float = 30.0,
         keep_checkpoints: int = 2,
         visible_values: str = "binary",
+        clamped_sampling: bool = False,
     ) -> None:
         if not isinstance(rbm, (RBM, BoltzmannMachine)):
             raise ValueError(f"rbm must be an annealrbm.RBM or a Boltzmann machine (annealrbm.models), got {type(rbm).__name__}")
@@ -156,7 +160,11 @@ class Trainer:
         if visible_values not in ("binary", "unit-interval"):
             raise ValueError(f"visible_values must be 'binary' or 'unit-interval', got {visible_values!r}")
         self.visible_values = visible_values
+        self.clamped_sampling = bool(clamped_sampling)
         self.backend = backends.make(backend, **(backend_options or {}))
+        if clamped_sampling and not (self.general and hasattr(self.backend, "sample_clamped")):
+            raise ValueError("clamped_sampling samples the positive phase of a Boltzmann machine whose hidden units "
+                             "interact with a dimod-sampler backend ('sa', 'exact' or a dimod sampler)")
         if self.general and not self.backend.any_graph:
             raise ValueError(
                 f"backend {self.backend.name!r} samples RBMs only; a {type(rbm).__name__} trains with 'exact', 'sa', "
@@ -206,7 +214,7 @@ class Trainer:
                                  "weight_decay": float(weight_decay), "optimizer": optimizer,
                                  "rao_blackwell": self.rao_blackwell, "seed": seed, "centering": self.centering,
                                  "averaging": None if not averaging else float(averaging),
-                                 "visible_values": visible_values}
+                                 "visible_values": visible_values, "clamped_sampling": bool(clamped_sampling)}
         self._default_schedule = learning_rate is None
         self._data_digest = ""
         self._unsaved: tuple[dict, dict] | None = None  # state of the last epoch not yet on disk
@@ -426,7 +434,11 @@ class Trainer:
         """<statistics>_data - <statistics>_model for a Boltzmann machine on any graph: the data
         term clamps the visible units; the model term is the backend's exact expectations or
         the (weighted) mean over its samples."""
-        positive = self.rbm.positive_statistics(batch)
+        if self.clamped_sampling and self.rbm.hidden_units_interact:
+            hidden = self.backend.sample_clamped(self.rbm, batch, self.sample_rng)
+            positive = self.rbm.positive_statistics_from_samples(batch, hidden)
+        else:
+            positive = self.rbm.positive_statistics(batch)
         negative = samples.statistics
         if negative is None:
             negative = self.rbm.sufficient_statistics(np.hstack([samples.visible, samples.hidden]), samples.weights)

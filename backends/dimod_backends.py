@@ -84,6 +84,18 @@ class DimodSamplerBackend(Backend):
         info = {"seconds": seconds, "num_samples": len(visible), "sampler_info": dict(sampleset.info)}
         return NegativeSamples(visible, hidden, info)
 
+    def sample_clamped(self, model, batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Hidden states drawn with the visible units clamped to each row of `batch`, all rows'
+        problems in one sampler call (`model.clamped_bqm`): an array (reads, rows, n_hidden)."""
+        bqm = model.clamped_bqm(batch, self.bqm_beta)
+        kwargs = DimodSamplerBackend.call_kwargs(self, model, rng)  # no persistent starts: another problem
+        if isinstance(self, SimulatedAnnealing):
+            kwargs["beta_range"] = self.beta_range or (min(hot_beta(model), 0.1 * self.beta), self.beta)
+        sampleset = call_with_retries(lambda: self.sampler.sample(bqm, **kwargs), bqm.variables, self.retry_policy,
+                                      type(self.sampler).__name__)
+        states = sampleset_to_array(sampleset, bqm.num_variables)
+        return states.reshape(len(states), len(batch), model.n_hidden)
+
     def __repr__(self) -> str:
         options = ", ".join(f"{k}={v!r}" for k, v in self.sample_kwargs.items())
         # the sampler's own repr if its class has one; object's default holds a memory address,
@@ -91,6 +103,17 @@ class DimodSamplerBackend(Backend):
         has_repr = type(self.sampler).__repr__ is not object.__repr__
         sampler = repr(self.sampler) if has_repr else f"{type(self.sampler).__name__}()"
         return f"{type(self).__name__}({sampler}{', ' if options else ''}{options})"
+
+
+def sampleset_to_array(sampleset: dimod.SampleSet, n_variables: int) -> np.ndarray:
+    """A SampleSet over variables 0..n-1 as 0/1 rows in label order, expanded by num_occurrences."""
+    labels = np.asarray(list(sampleset.variables), dtype=np.intp)
+    column = np.empty(n_variables, dtype=np.intp)
+    column[labels] = np.arange(n_variables)
+    states = np.asarray(sampleset.record.sample, dtype=np.float64)[:, column]
+    if sampleset.vartype is dimod.SPIN:
+        states = (states + 1.0) / 2.0
+    return np.repeat(states, sampleset.record.num_occurrences, axis=0)
 
 
 def hot_beta(rbm: RBM) -> float:

@@ -311,3 +311,37 @@ def test_ais_on_any_graph_agrees_with_the_exact_log_partition_function(kind):
     log_z, error = ais_log_partition_function(model, num_chains=100, num_betas=2000, seed=0)
     exact = metrics.log_partition_function(model)
     assert abs(log_z - exact) < max(4 * error, 0.02), (log_z, exact, error)
+
+
+def test_clamped_bqm_holds_each_examples_conditional_distribution():
+    model = randomised(DBM([4, 3, 2]), seed=15)
+    batch = all_states(4)[[3, 9]]
+    bqm = model.clamped_bqm(batch)
+    hidden = all_states(model.n_hidden)
+    for row, visible in enumerate(batch):
+        labels = row * model.n_hidden + np.arange(model.n_hidden)
+        # energies of this example's hidden states (the other example's units at 0) differ from
+        # the model's energies of (v, h) by a constant in h
+        states = np.zeros((len(hidden), bqm.num_variables))
+        states[:, labels] = hidden
+        difference = bqm.energies((states, range(bqm.num_variables))) - model.energy(
+            np.hstack([np.repeat(visible[None], len(hidden), axis=0), hidden]))
+        assert np.allclose(difference, difference[0])
+
+
+def test_clamped_sampling_with_exact_samples_gives_the_exact_positive_phase_and_trains():
+    from annealrbm.backends import ExactSampler
+
+    model = randomised(DBM([4, 3, 2]), seed=16)
+    batch = all_states(4)[::3]
+    hidden = ExactSampler(num_reads=4000).sample_clamped(model, batch, np.random.default_rng(0))
+    assert hidden.shape == (4000, len(batch), model.n_hidden)
+    pairs, units = model.positive_statistics_from_samples(batch, hidden)
+    exact_pairs, exact_units = model.positive_statistics(batch)
+    assert np.abs(pairs - exact_pairs).max() < 0.03 and np.abs(units - exact_units).max() < 0.03
+    dbm = DBM([9, 6, 3], seed=0)
+    Trainer(dbm, backend="exact", epochs=200, seed=0, progress=False, evaluate=False, clamped_sampling=True).fit(
+        BARS_AND_STRIPES_3)
+    assert -metrics.log_likelihood(dbm, BARS_AND_STRIPES_3) <= np.log(14) + 0.5  # measured 2.743
+    with pytest.raises(ValueError, match="clamped_sampling"):
+        Trainer(DBM([9, 6, 3]), backend="pcd", clamped_sampling=True)

@@ -242,6 +242,36 @@ class BoltzmannMachine:
             return pairs, means
         return self.sufficient_statistics(np.hstack([batch, self.hidden_expectations(batch)]))
 
+    def clamped_bqm(self, batch: np.ndarray, beta: float = 1.0) -> dimod.BinaryQuadraticModel:
+        """One BINARY BQM holding the hidden units of every row of `batch` with its visible units
+        clamped: variable i * n_hidden + j is hidden unit j of example i, and the copies share no
+        edge, so one sampler call samples p(h | v) for the whole minibatch (side by side on an
+        annealer, as the QPU path places copies of a model)."""
+        batch = np.asarray(batch, dtype=np.float64)
+        n_v, n_h = self.n_visible, self.n_hidden
+        symmetric = self.coupling_matrix(np.float64)
+        fields = batch @ symmetric[:n_v, n_v:] + self.biases[n_v:]  # (N, n_hidden)
+        _, hidden_edges = self._edge_kinds()
+        pairs = self.edges[hidden_edges] - n_v
+        offsets = (np.arange(len(batch)) * n_h)[:, np.newaxis]
+        rows = (offsets + pairs[:, 0]).ravel()
+        cols = (offsets + pairs[:, 1]).ravel()
+        values = np.tile(-beta * self.couplings[hidden_edges].astype(np.float64), len(batch))
+        return dimod.BinaryQuadraticModel.from_numpy_vectors(-beta * fields.ravel(), (rows, cols, values), 0.0,
+                                                             dimod.BINARY)
+
+    def positive_statistics_from_samples(self, batch: np.ndarray, hidden: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The data term from sampled hidden states: `hidden` is (reads, N, n_hidden), reads of
+        p(h | v) for each row of `batch`."""
+        batch = np.asarray(batch, dtype=np.float64)
+        hidden = np.asarray(hidden, dtype=np.float64)
+        expected = hidden.mean(axis=0)
+        pairs, means = self.sufficient_statistics(np.hstack([batch, expected]))
+        _, hidden_edges = self._edge_kinds()
+        first, second = (self.edges[hidden_edges] - self.n_visible).T
+        pairs[hidden_edges] = (hidden[:, :, first] * hidden[:, :, second]).mean(axis=(0, 1))
+        return pairs, means
+
     # --- BQM ---------------------------------------------------------------------------------
     def to_bqm(self, beta: float = 1.0) -> dimod.BinaryQuadraticModel:
         """The BINARY BQM whose energy is beta * E(x); variables 0..n-1, visible first."""
