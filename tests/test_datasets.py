@@ -59,8 +59,9 @@ def test_mnist_from_packed_npz_plain_npz_and_amat(tmp_path):
     np.testing.assert_array_equal(held_out, valid)
 
 
-def test_mnist_errors_say_what_to_do(tmp_path):
-    with pytest.raises(ValueError, match="needs --data"):
+def test_mnist_errors_say_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANNEALRBM_DATA_DIR", str(tmp_path / "empty-cache"))
+    with pytest.raises(ValueError, match="annealrbm data fetch mnist"):
         datasets.load_splits("mnist")
     with pytest.raises(ValueError, match="not found"):
         datasets.load_splits("mnist", tmp_path / "absent.npz")
