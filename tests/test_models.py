@@ -8,7 +8,7 @@ from scipy.special import logsumexp
 from annealrbm import DBM, DBN, RBM, BoltzmannMachine, Trainer, datasets, load_model, metrics
 from annealrbm.estimators import Centering, Gradient, centred, centred_on_graph
 from annealrbm.models import enumeration
-from backends.dimod_backends import ExactSampler
+from annealrbm.backends import ExactSampler
 
 
 def randomised(model, seed: int = 0, scale: float = 1.0):
