@@ -129,11 +129,12 @@ def _cmd_data_fetch(args: argparse.Namespace) -> int:
 
     def progress(split: str, done: int, total: int | None) -> None:
         if split not in bars:
-            bars[split] = tqdm(total=total, unit="B", unit_scale=True, desc=split, disable=args.quiet or None)
+            bars[split] = tqdm(total=total, unit="B", unit_scale=True, desc=split, disable=None)
         bars[split].update(done - bars[split].n)
 
     try:
-        path = fetch.fetch_mnist(Path(args.dir) if args.dir else None, url=args.url, force=args.force, progress=progress)
+        path = fetch.fetch_mnist(Path(args.dir) if args.dir else None, url=args.url, force=args.force,
+                                 progress=None if args.quiet else progress)
     finally:
         for bar in bars.values():
             bar.close()
@@ -189,7 +190,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         **_trainer_hyperparameters(args),
         backend_options=options,
-        callbacks=[report],
+        callbacks=[] if args.quiet else [report],
+        progress=False if args.quiet else None,
         checkpoint_dir=args.checkpoint,
         checkpoint_every=args.checkpoint_every,
         checkpoint_seconds=args.checkpoint_seconds,
@@ -256,7 +258,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
               f"data, {args.ais_betas} betas each", flush=True)
     conservative, optimistic, details = metrics.log_likelihood_bounds(
         rbm, data, seed=args.seed, num_chains=args.ais_chains, num_betas=args.ais_betas,
-        **({} if exact else {"progress": None}))
+        **({} if exact else {"progress": False if args.quiet else None}))
     accuracy = metrics.reconstruction_accuracy(rbm, data, np.random.default_rng(args.seed))
     if args.json:
         error = max(details["standard_error_forward"], details["standard_error_reverse"])
@@ -360,11 +362,11 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
     results = experiments.run_pattern_experiment(
         backends=names, epochs=args.epochs, n_hidden=args.hidden, seed=args.seed, jobs=args.jobs,
-        backend_options=backend_options, on_done=finished)
+        backend_options=backend_options, on_done=None if args.quiet else finished)
     if model_names:
         results += experiments.run_pattern_experiment(
             backends=model_names, epochs=args.epochs, n_hidden=args.hidden, seed=args.seed, jobs=args.jobs,
-            backend_options=backend_options, model=args.model, on_done=finished)
+            backend_options=backend_options, model=args.model, on_done=None if args.quiet else finished)
     wall = time.perf_counter() - start
     print(f"each pattern, then five reconstructions v -> h -> v' per backend (a number: wrong bits)\n")
     print(experiments.format_reconstruction_grid(data, results))
@@ -436,7 +438,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         per_backend=_parse_per_backend(args.backend_option, names), default_backend_options=defaults,
         evaluate_every=every, ais_options={"num_chains": args.ais_chains, "num_betas": args.ais_betas},
         jobs=args.jobs, scheduler=args.scheduler, dtype=None if args.dtype == "auto" else args.dtype, fidelity_samples=args.fidelity_samples,
-        model=args.model, progress=True,
+        model=args.model, progress=not args.quiet,
     )
     paths = compare.write_outputs(results, Path(args.out), args.dataset, args.target)
     print(Path(paths["summary"]).read_text())
@@ -499,8 +501,10 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="annealrbm", description="Train RBMs with annealing-based samplers and compare them with CD."
-    )
+        prog="annealrbm",
+        description="Train Boltzmann machines with annealing-based samplers and compare them with classical ones.")
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="no progress bars or progress lines (results and errors are still printed)")
     commands = parser.add_subparsers(dest="command", required=True)
 
     listing = commands.add_parser("backends", help="list the sampler backends", formatter_class=_HelpFormatter)
@@ -617,7 +621,6 @@ def build_parser() -> argparse.ArgumentParser:
     fetch_parser.add_argument("--url", default="http://www.cs.toronto.edu/~larocheh/public/datasets/binarized_mnist/",
                               help="where the binarized_mnist_{train,valid,test}.amat files are")
     fetch_parser.add_argument("--force", action="store_true", help="download again even if present")
-    fetch_parser.add_argument("--quiet", action="store_true", help="no progress bars")
     fetch_parser.set_defaults(run=_cmd_data_fetch)
 
     qpu = commands.add_parser("qpu", help="D-Wave QPU utilities")
@@ -639,6 +642,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:  # bad input or configuration: the message names the problem
         print(f"annealrbm: error: {backends.redact(str(exc))}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into a reader that stopped (e.g. `| head`): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (RuntimeError, OSError) as exc:
         print(f"annealrbm: error: {backends.redact(str(exc))}", file=sys.stderr)
         return 1

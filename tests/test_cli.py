@@ -240,3 +240,12 @@ def test_a_resumed_finished_run_says_it_is_complete(tmp_path, capsys):
     assert "done: 4 epochs (4 in this run)" in capsys.readouterr().out
     assert main([*args, "--resume"]) == 0
     assert "already complete: the checkpoint holds all 4 epochs" in capsys.readouterr().out
+
+
+def test_quiet_prints_results_without_progress(capsys):
+    assert main(["--quiet", "reproduce", "--backends", "cd,exact", "--epochs", "3", "--jobs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "finished" not in out and re.search(r"^exact\s+3\s", out, re.M)
+    assert main(["--quiet", "train", "--backend", "cd", "--epochs", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "epoch    20" not in out and "exact NLL" in out

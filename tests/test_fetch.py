@@ -67,7 +67,7 @@ def test_cli_fetch_errors_are_one_line_and_dataset_mnist_uses_the_cache(server, 
     monkeypatch.setenv("ANNEALRBM_DATA_DIR", str(tmp_path))
     assert main(["train", "--dataset", "mnist", "--epochs", "1"]) == 2
     assert "annealrbm data fetch mnist" in capsys.readouterr().err
-    assert main(["data", "fetch", "mnist", "--url", f"{server}/ok", "--quiet"]) == 2  # the small files fail the real checksums
+    assert main(["--quiet", "data", "fetch", "mnist", "--url", f"{server}/ok"]) == 2  # the small files fail the real checksums
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "fails its checksum" in err
     fetch.fetch_mnist(url=f"{server}/ok", expected_sha256=DIGESTS, timeout=10)  # into ANNEALRBM_DATA_DIR
