@@ -356,18 +356,30 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     backend_options = {name: {**experiments.EXPERIMENT_BACKEND_OPTIONS.get(name, {}), **_qpu_options(name, args)}
                        for name in names}
+    ran: list[str] = []
+
     def finished(result: experiments.BackendResult) -> None:
+        ran.append(result.label)
+        if args.quiet:
+            return
         print(f"  {result.label} finished: NLL {result.nll:.3f} nats, {result.seconds:.1f} s of training "
               f"({time.perf_counter() - start:.0f} s elapsed)", flush=True)
 
+    if args.resume and not args.out:
+        raise UsageError("--resume needs --out DIR (the directory the interrupted run wrote)")
+    keep = {"keep_dir": Path(args.out) / "runs" if args.out else None, "resume": args.resume,
+            "on_done": finished}
     results = experiments.run_pattern_experiment(
         backends=names, epochs=args.epochs, n_hidden=args.hidden, seed=args.seed, jobs=args.jobs,
-        backend_options=backend_options, on_done=None if args.quiet else finished)
+        backend_options=backend_options, **keep)
     if model_names:
         results += experiments.run_pattern_experiment(
             backends=model_names, epochs=args.epochs, n_hidden=args.hidden, seed=args.seed, jobs=args.jobs,
-            backend_options=backend_options, model=args.model, on_done=None if args.quiet else finished)
+            backend_options=backend_options, model=args.model, **keep)
     wall = time.perf_counter() - start
+    if args.resume and len(ran) < len(results):
+        print(f"{len(results) - len(ran)} of {len(results)} backends were finished before (kept in {args.out}/runs): "
+              "loaded, not redone")
     print(f"each pattern, then five reconstructions v -> h -> v' per backend (a number: wrong bits)\n")
     print(experiments.format_reconstruction_grid(data, results))
     print()
@@ -438,7 +450,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         per_backend=_parse_per_backend(args.backend_option, names), default_backend_options=defaults,
         evaluate_every=every, ais_options={"num_chains": args.ais_chains, "num_betas": args.ais_betas},
         jobs=args.jobs, scheduler=args.scheduler, dtype=None if args.dtype == "auto" else args.dtype, fidelity_samples=args.fidelity_samples,
-        model=args.model, progress=not args.quiet,
+        model=args.model, progress=not args.quiet, resume_dir=Path(args.out) / "runs",
+        resume=args.resume,
     )
     paths = compare.write_outputs(results, Path(args.out), args.dataset, args.target)
     print(Path(paths["summary"]).read_text())
@@ -566,7 +579,10 @@ def build_parser() -> argparse.ArgumentParser:
                                 "fully connected one) beside the RBM")
     reproduce.add_argument("--seed", type=int, default=0, help="the shared initial weights and every stream")
     reproduce.add_argument("--jobs", type=int, default=None, help="parallel processes (default: one per core)")
-    reproduce.add_argument("--out", metavar="DIR", help="write DIR/results.json and DIR/nll_per_epoch.png")
+    reproduce.add_argument("--out", metavar="DIR", help="write DIR/results.json and DIR/nll_per_epoch.png "
+                           "(finished backends are kept in DIR/runs)")
+    reproduce.add_argument("--resume", action="store_true",
+                           help="load the backends an interrupted run with --out DIR finished instead of redoing them")
     reproduce.add_argument("--max-qpu-seconds", type=float, help="QPU time budget per QPU backend")
     _add_connection_options(reproduce)
     reproduce.set_defaults(run=_cmd_reproduce)
@@ -592,6 +608,8 @@ def build_parser() -> argparse.ArgumentParser:
     comparison.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel processes (default: one per core)")
     comparison.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786")
     comparison.add_argument("--out", default="compare-results", metavar="DIR", help="output directory")
+    comparison.add_argument("--resume", action="store_true",
+                            help="load the runs an interrupted comparison finished (DIR/runs) instead of redoing them")
     comparison.add_argument("--max-qpu-seconds", type=float, help="QPU time budget per QPU run")
     comparison.add_argument("--fidelity-samples", type=int, default=4000, metavar="N",
                             help="samples for each run's sampler fidelity at the last epoch (0: not measured)")

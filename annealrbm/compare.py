@@ -8,17 +8,19 @@ parallel processes (joblib) or on a Dask cluster with results identical to a ser
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from . import datasets, metrics
-from .fileio import atomic_write
+from .fileio import atomic_write, write_json
 from .model import RBM
-from .models import build_model
+from .models import build_model, load_model
 from .trainer import Trainer
 
 TRAINER_KEYS = ("learning_rate", "batch_size", "momentum", "weight_decay", "optimizer", "rao_blackwell")
@@ -134,6 +136,38 @@ def split_overrides(overrides: dict[str, Any]) -> tuple[dict[str, Any], dict[str
     return trainer, backend
 
 
+def _run_key(spec: RunSpec) -> str:
+    """File stem of a finished run in the resume directory: backend, seed and a hash of every setting."""
+    settings = json.dumps(asdict(spec) | {"report_progress": None}, sort_keys=True, default=repr)
+    return f"{spec.backend}_seed{spec.seed}_{hashlib.sha256(settings.encode()).hexdigest()[:12]}"
+
+
+def _save_run(result: RunResult, directory: Path) -> None:
+    """Keep a finished run (rows as JSON, final model as .npz) so --resume does not redo it."""
+    key = _run_key(result.spec)
+    directory.mkdir(parents=True, exist_ok=True)
+    result.model().save(directory / f"{key}.npz")
+    write_json(directory / f"{key}.json", {"rows": result.rows})  # written last: marks the run complete
+
+
+def _load_run(spec: RunSpec, directory: Path) -> RunResult | None:
+    key = _run_key(spec)
+    rows_path, model_path = directory / f"{key}.json", directory / f"{key}.npz"
+    if not (rows_path.exists() and model_path.exists()):
+        return None
+    try:
+        return RunResult(spec, json.loads(rows_path.read_text())["rows"], load_model(model_path))
+    except (ValueError, KeyError):  # damaged: run it again
+        return None
+
+
+def _run_and_keep(spec: RunSpec, train: np.ndarray, test: np.ndarray, directory: Path | None) -> RunResult:
+    result = run_one(spec, train, test)
+    if directory is not None:
+        _save_run(result, directory)
+    return result
+
+
 def run_comparison(
     train: np.ndarray,
     test: np.ndarray,
@@ -152,8 +186,15 @@ def run_comparison(
     fidelity_samples: int = 4000,
     model: str = "rbm",
     progress: bool = False,
+    resume_dir: Path | None = None,
+    resume: bool = False,
 ) -> list[RunResult]:
-    """Run every (backend, seed) pair; serially, on `jobs` processes, or on a Dask scheduler."""
+    """Run every (backend, seed) pair; serially, on `jobs` processes, or on a Dask scheduler.
+
+    resume_dir: every finished run is kept there; with `resume`, runs already kept with the same
+    settings are loaded instead of trained again (their rows and final models are those computed
+    then, so the outputs equal an uninterrupted run's).
+    """
     from joblib import Parallel, delayed, parallel_config
 
     specs = []
@@ -164,14 +205,23 @@ def run_comparison(
             specs.append(RunSpec(backend, int(seed), epochs, n_hidden, {**(hyperparameters or {}), **trainer_overrides},
                                  options, evaluate_every, dict(ais_options or {}), dtype, fidelity_samples, model,
                                  progress))
-    tasks = (delayed(run_one)(spec, train, test) for spec in specs)
-    if scheduler:
+    kept = {index: _load_run(spec, resume_dir) for index, spec in enumerate(specs)} if resume and resume_dir else {}
+    if progress and any(kept.values()):
+        print(f"  {sum(1 for r in kept.values() if r)} of {len(specs)} runs already finished in {resume_dir}: not redone")
+    todo = [spec for index, spec in enumerate(specs) if not kept.get(index)]
+    tasks = (delayed(_run_and_keep)(spec, train, test, resume_dir) for spec in todo)
+    if not todo:
+        fresh = []
+    elif scheduler:
         from dask.distributed import Client
 
         with Client(scheduler, timeout="10s") as client, parallel_config(backend="dask", wait_for_workers_timeout=30):
             del client
-            return Parallel()(tasks)
-    return Parallel(n_jobs=jobs)(tasks)
+            fresh = Parallel()(tasks)
+    else:
+        fresh = Parallel(n_jobs=jobs)(tasks)
+    fresh = iter(fresh)
+    return [kept.get(index) or next(fresh) for index in range(len(specs))]
 
 
 # --- outputs ---------------------------------------------------------------------------------

@@ -8,14 +8,18 @@ optimum NLL ln 4.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from . import datasets, metrics
+from .fileio import load_npz, save_npz, write_json
 from .models import build_model
 from .trainer import History, Trainer
 
@@ -108,6 +112,8 @@ def run_pattern_experiment(
     progress: bool | None = None,
     model: str = "rbm",
     on_done: Callable[[BackendResult], None] | None = None,
+    keep_dir: Path | None = None,
+    resume: bool = False,
 ) -> list[BackendResult]:
     """Train one model per backend on patterns20 from the same initial weights; evaluate exactly.
 
@@ -115,24 +121,62 @@ def run_pattern_experiment(
     annealer model, every pair of units coupled; see `unsupported_reason` for the backends it
     cannot use). Backends run in up to `jobs` processes (default: one per core). Each run has
     its own seeded streams, so the results do not depend on `jobs`. `on_done(result)` is called
-    as each backend finishes (progress).
+    as each backend finishes (progress). `keep_dir`: each finished backend's result is kept
+    there; with `resume`, results kept with the same settings are loaded instead of rerun.
     """
     initial = build_model(model, datasets.patterns20().shape[1], n_hidden, seed=seed)
     options = {**EXPERIMENT_BACKEND_OPTIONS, **(backend_options or {})}
     runs = [(name, initial, epochs, seed, num_reconstructions, options.get(name), progress, model) for name in backends]
-    jobs = min(len(runs), jobs or os.cpu_count() or 1)
-    report = on_done or (lambda result: None)
+    keys = [_result_key(run) for run in runs]
+    kept = {key: _load_result(keep_dir, key) for key in keys} if keep_dir and resume else {}
+    todo = [(run, key) for run, key in zip(runs, keys) if not kept.get(key)]
+
+    def finished(result: BackendResult, key: str) -> None:
+        if keep_dir is not None:
+            _save_result(result, keep_dir, key)
+        kept[key] = result
+        if on_done:
+            on_done(result)
+
+    jobs = min(max(len(todo), 1), jobs or os.cpu_count() or 1)
     if jobs <= 1:
-        results = []
-        for run in runs:
-            results.append(_train_and_evaluate(*run))
-            report(results[-1])
-        return results
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(_train_and_evaluate, *run) for run in runs]
-        for future in as_completed(futures):  # reported as they finish, returned in order
-            report(future.result())
-        return [future.result() for future in futures]
+        for run, key in todo:
+            finished(_train_and_evaluate(*run), key)
+    else:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = {pool.submit(_train_and_evaluate, *run): key for run, key in todo}
+            for future in as_completed(futures):  # reported as they finish, returned in order
+                finished(future.result(), futures[future])
+    return [kept[key] for key in keys]
+
+
+def _result_key(run: tuple) -> str:
+    """File stem of a finished run: the backend, model and a hash of every setting."""
+    name, initial, epochs, seed, reconstructions, options, _, model = run
+    settings = json.dumps([name, model, epochs, seed, reconstructions, options, initial.n_hidden], sort_keys=True,
+                          default=repr)
+    return f"{model}-{name}-{hashlib.sha256(settings.encode()).hexdigest()[:12]}"
+
+
+def _save_result(result: BackendResult, directory: Path, key: str) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    save_npz(directory / f"{key}.npz", {"reconstructions": result.reconstructions})
+    write_json(directory / f"{key}.json", {"summary": result.summary(), "history": result.history.records})
+
+
+def _load_result(directory: Path, key: str) -> BackendResult | None:
+    try:
+        stored = json.loads((directory / f"{key}.json").read_text())
+        reconstructions = load_npz(directory / f"{key}.npz", ("reconstructions",), "kept result")["reconstructions"]
+    except (OSError, ValueError, KeyError):
+        return None
+    summary, history = stored["summary"], History()
+    for record in stored["history"]:
+        history.append(record)
+    fields = ("backend", "epochs", "seconds", "sampler_seconds", "nll", "optimal_nll", "kl", "reconstruction_accuracy")
+    extra = {k: v for k, v in summary.items() if k not in fields + ("model", "seconds_per_epoch")}
+    return BackendResult(**{k: summary[k] for k in fields}, reconstructions=reconstructions, history=history,
+                         extra=extra, model=summary["model"])
 
 
 def _train_and_evaluate(

@@ -249,3 +249,17 @@ def test_quiet_prints_results_without_progress(capsys):
     assert main(["--quiet", "train", "--backend", "cd", "--epochs", "20"]) == 0
     out = capsys.readouterr().out
     assert "epoch    20" not in out and "exact NLL" in out
+
+
+def test_reproduce_resume_loads_finished_backends_and_prints_the_same_results(tmp_path, capsys):
+    args = ["reproduce", "--backends", "cd,exact", "--epochs", "5", "--jobs", "1", "--out", str(tmp_path)]
+    assert main(args) == 0
+    first = capsys.readouterr().out
+    next(tmp_path.glob("runs/rbm-cd-*.json")).unlink()  # cd as if interrupted before it finished
+    assert main([*args, "--resume"]) == 0
+    again = capsys.readouterr().out
+    assert "1 of 2 backends were finished before" in again
+    def table(text):
+        return [line.split()[4:] for line in text.splitlines() if re.match(r"^(cd|exact)\s+5\s", line)]
+
+    assert table(first) == table(again) and len(table(first)) == 2  # NLL, optimum, KL, accuracy

@@ -154,3 +154,19 @@ def test_compare_trains_other_models_from_the_same_start():
     assert all(run.rows[-1]["log_likelihood_method"] == "exact" for run in runs)
     # both improved on the shared initial model (about -6.24 nats)
     assert all(run.rows[-1]["test_log_likelihood"] > -4.0 for run in runs)
+
+
+def test_resume_loads_finished_runs_and_gives_the_same_results(tmp_path):
+    train = datasets.bars_and_stripes(3)
+    first = compare.run_comparison(train, train, ["cd", "pcd"], [0, 1], 5, 3, fidelity_samples=0, resume_dir=tmp_path)
+    kept = sorted(p.name for p in tmp_path.glob("*.json"))
+    assert len(kept) == 4
+    (tmp_path / kept[0]).unlink()  # as if that run had been interrupted
+    again = compare.run_comparison(train, train, ["cd", "pcd"], [0, 1], 5, 3, fidelity_samples=0, resume_dir=tmp_path,
+                                   resume=True)
+    assert without_timing(again) == without_timing(first)
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a.W, b.W)
+    # other settings are not taken from the kept runs
+    other = compare.run_comparison(train, train, ["cd"], [0], 6, 3, fidelity_samples=0, resume_dir=tmp_path, resume=True)
+    assert other[0].rows[-1]["epoch"] == 6
