@@ -380,7 +380,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     if args.resume and len(ran) < len(results):
         print(f"{len(results) - len(ran)} of {len(results)} backends were finished before (kept in {args.out}/runs): "
               "loaded, not redone")
-    print(f"each pattern, then five reconstructions v -> h -> v' per backend (a number: wrong bits)\n")
+    print("each pattern, then five reconstructions v -> h -> v' per backend (a number: wrong bits)\n")
     print(experiments.format_reconstruction_grid(data, results))
     print()
     print(experiments.format_table(results))

@@ -181,7 +181,7 @@ def _load_result(directory: Path, key: str) -> BackendResult | None:
 
 def _train_and_evaluate(
     name: str,
-    initial: RBM,
+    initial,  # the shared starting model (any annealrbm model)
     epochs: int,
     seed: int,
     num_reconstructions: int,

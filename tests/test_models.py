@@ -6,7 +6,7 @@ import pytest
 from scipy.special import logsumexp
 
 from annealrbm import DBM, DBN, RBM, BoltzmannMachine, Trainer, datasets, load_model, metrics
-from annealrbm.estimators import Centering, Gradient, centred, centred_on_graph
+from annealrbm.estimators import Gradient, centred, centred_on_graph
 from annealrbm.models import enumeration
 from annealrbm.backends import ExactSampler
 
