@@ -43,6 +43,14 @@ def _steps(pairs, total: int, description: str, progress: bool | None):
                 disable=None if progress is None else not progress)
 
 
+def _log_mean_and_error(log_weights: np.ndarray) -> tuple[float, float]:
+    """log mean exp(w) over the chains and its standard error (delta method)."""
+    count = len(log_weights)
+    ratios = np.exp(log_weights - log_weights.max())
+    error = float(ratios.std(ddof=1) / (np.sqrt(count) * ratios.mean())) if count > 1 else float("inf")
+    return float(logsumexp(log_weights) - np.log(count)), error
+
+
 def base_rate_bias(data: np.ndarray | None, n_visible: int) -> np.ndarray:
     """Visible bias of the base-rate model: logit of the data mean smoothed by one pseudo-count
     each way (zeros without data: the uniform distribution)."""
@@ -119,9 +127,7 @@ def _anneal(rbm: RBM, base: np.ndarray, num_chains: int, betas: np.ndarray, rng:
         hidden = (rng.random(preactivation.shape) < expit(beta * preactivation)).astype(np.float64)
         visible_field = (1.0 - beta) * base + beta * (rbm.visible_bias + hidden @ rbm.W.T)
         visible = (rng.random(visible.shape) < expit(visible_field)).astype(np.float64)
-    log_mean = float(logsumexp(log_weights) - np.log(num_chains))
-    ratios = np.exp(log_weights - log_weights.max())
-    standard_error = float(ratios.std(ddof=1) / (np.sqrt(num_chains) * ratios.mean())) if num_chains > 1 else float("inf")
+    log_mean, standard_error = _log_mean_and_error(log_weights)
     return log_z_base + log_mean, standard_error
 
 
@@ -141,9 +147,7 @@ def _anneal_any_graph(model, base: np.ndarray, num_chains: int, betas: np.ndarra
         for block in blocks:
             fields = (1.0 - beta) * base[block] + beta * (states @ couplings[:, block] + biases[block])
             states[:, block] = rng.random(fields.shape) < expit(fields)
-    log_mean = float(logsumexp(log_weights) - np.log(num_chains))
-    ratios = np.exp(log_weights - log_weights.max())
-    standard_error = float(ratios.std(ddof=1) / (np.sqrt(num_chains) * ratios.mean())) if num_chains > 1 else float("inf")
+    log_mean, standard_error = _log_mean_and_error(log_weights)
     return log_z_base + log_mean, standard_error
 
 
@@ -182,8 +186,5 @@ def reverse_ais_log_partition_function(
             hidden = (rng.random(preactivation.shape) < expit(lower * preactivation)).astype(np.float64)
             visible_field = (1.0 - lower) * base + lower * (rbm.visible_bias + hidden @ rbm.W.T)
             visible = (rng.random(visible.shape) < expit(visible_field)).astype(np.float64)
-    log_mean = float(logsumexp(log_weights) - np.log(len(visible)))
-    ratios = np.exp(log_weights - log_weights.max())
-    count = len(visible)
-    standard_error = float(ratios.std(ddof=1) / (np.sqrt(count) * ratios.mean())) if count > 1 else float("inf")
+    log_mean, standard_error = _log_mean_and_error(log_weights)
     return log_z_base - log_mean, standard_error

@@ -8,7 +8,6 @@ parallel processes (joblib) or on a Dask cluster with results identical to a ser
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 from dataclasses import asdict, dataclass, field
@@ -18,7 +17,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import datasets, metrics
-from .fileio import atomic_write, write_json
+from .fileio import atomic_write, content_digest, write_json
 from .model import RBM
 from .models import build_model, load_model
 from .trainer import Trainer
@@ -139,7 +138,7 @@ def split_overrides(overrides: dict[str, Any]) -> tuple[dict[str, Any], dict[str
 def _run_key(spec: RunSpec) -> str:
     """File stem of a finished run in the resume directory: backend, seed and a hash of every setting."""
     settings = json.dumps(asdict(spec) | {"report_progress": None}, sort_keys=True, default=repr)
-    return f"{spec.backend}_seed{spec.seed}_{hashlib.sha256(settings.encode()).hexdigest()[:12]}"
+    return f"{spec.backend}_seed{spec.seed}_{content_digest({}, settings)[:12]}"
 
 
 def _save_run(result: RunResult, directory: Path) -> None:

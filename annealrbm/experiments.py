@@ -8,7 +8,6 @@ optimum NLL ln 4.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -19,7 +18,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from . import datasets, metrics
-from .fileio import load_npz, save_npz, write_json
+from .fileio import content_digest, load_npz, save_npz, write_json
 from .models import build_model
 from .trainer import History, Trainer
 
@@ -155,7 +154,7 @@ def _result_key(run: tuple) -> str:
     name, initial, epochs, seed, reconstructions, options, _, model = run
     settings = json.dumps([name, model, epochs, seed, reconstructions, options, initial.n_hidden], sort_keys=True,
                           default=repr)
-    return f"{model}-{name}-{hashlib.sha256(settings.encode()).hexdigest()[:12]}"
+    return f"{model}-{name}-{content_digest({}, settings)[:12]}"
 
 
 def _save_result(result: BackendResult, directory: Path, key: str) -> None:

@@ -37,12 +37,7 @@ def exact_is_feasible(rbm: RBM, max_units: int = 20) -> bool:
 
 def all_binary_states(n_units: int) -> np.ndarray:
     """All 2^n_units states of n_units binary units as a float array, first unit fastest."""
-    return _states_range(0, 1 << n_units, n_units)
-
-
-def _states_range(start: int, stop: int, n_units: int) -> np.ndarray:
-    index = np.arange(start, stop, dtype=np.int64)
-    return ((index[:, np.newaxis] >> np.arange(n_units)) & 1).astype(np.float64)
+    return enumeration.states_range(0, 1 << n_units, n_units)
 
 
 def _enumeration_plan(rbm: RBM):
@@ -69,7 +64,7 @@ def _map_enumerated_chunks(rbm: RBM, reduce_chunk: Callable[[np.ndarray, np.ndar
     chunk = max(1, min(total, _CHUNK_ELEMENTS // max(n_other, 1)))
 
     def run(start: int) -> T:
-        states = _states_range(start, min(start + chunk, total), n_enum)
+        states = enumeration.states_range(start, min(start + chunk, total), n_enum)
         preactivation = states @ coupling + other_bias
         log_weights = states @ own_bias + softplus(preactivation).sum(axis=1)
         return reduce_chunk(states, preactivation, log_weights)

@@ -131,6 +131,15 @@ class RBM:
     def n_hidden(self) -> int:
         return self.W.shape[1]
 
+    def parameter_arrays(self) -> dict[str, np.ndarray]:
+        """The arrays training updates, by name, in the order of the gradient's fields (the
+        interface every annealrbm model offers: optimisers, averaging and checkpoints use it)."""
+        return {"W": self.W, "visible_bias": self.visible_bias, "hidden_bias": self.hidden_bias}
+
+    def with_parameters(self, W, visible_bias, hidden_bias) -> "RBM":
+        """A model of the same shape with other parameter values (e.g. an average)."""
+        return type(self).from_arrays(W, visible_bias, hidden_bias)
+
     @classmethod
     def from_arrays(cls, W, visible_bias, hidden_bias) -> "RBM":
         """Build an RBM from given parameter arrays (copied, float64, checked)."""
@@ -255,7 +264,7 @@ class RBM:
     # --- files -------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> Path:
         """Save to .npz atomically, with a format name, version and SHA-256 of the parameters; no pickle."""
-        parameters = {"W": self.W, "visible_bias": self.visible_bias, "hidden_bias": self.hidden_bias}
+        parameters = self.parameter_arrays()
         return save_npz(path, {
             "format": np.array(FORMAT_NAME),
             "format_version": np.array(FORMAT_VERSION),

@@ -105,10 +105,8 @@ def with_weight_decay(gradient: Gradient, rbm: RBM, weight_decay: float) -> Grad
 
 
 def parameters(rbm) -> tuple[np.ndarray, ...]:
-    """The arrays an optimizer updates in place, in the order of a gradient's fields: (W,
-    visible bias, hidden bias) for an RBM, the model's `parameter_arrays()` otherwise."""
-    if isinstance(rbm, RBM):
-        return rbm.W, rbm.visible_bias, rbm.hidden_bias
+    """The arrays an optimizer updates in place, in the order of a gradient's fields: the
+    model's `parameter_arrays()` ((W, visible bias, hidden bias) for an RBM)."""
     return tuple(rbm.parameter_arrays().values())
 
 
@@ -146,7 +144,7 @@ class ParameterAverage:
         if self.count == 0:
             return rbm
         averages = [(total / self.count).astype(rbm.dtype) for total in self.sums]
-        return RBM.from_arrays(*averages) if isinstance(rbm, RBM) else rbm.with_parameters(*averages)
+        return rbm.with_parameters(*averages)
 
     def state_arrays(self) -> dict[str, np.ndarray]:
         return {**_arrays_of({"sums": self.sums}), "count": np.array(self.count), "start_epoch": np.array(self.start_epoch)}

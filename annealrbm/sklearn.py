@@ -31,6 +31,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import metrics
+from .estimators import negative_hidden
 from .model import RBM, bernoulli
 from .trainer import Trainer
 
@@ -103,9 +104,10 @@ class BernoulliRBM(TransformerMixin, BaseEstimator):
         if chains is not None and chains.shape[1] == self._rbm.n_hidden:
             self.h_samples_ = np.asarray(chains, dtype=np.float64)  # persistent hidden chains
         else:  # one more negative-phase call: hidden states the sampler draws from the model
-            samples = self._sampler.sample(self._rbm, X[: self.batch_size], np.random.default_rng(self._rng.randint(2**31 - 1)))
-            hidden = samples.hidden if samples.hidden is not None else bernoulli(
-                samples.hidden_probs, np.random.default_rng(0))
+            rng = np.random.default_rng(self._rng.randint(2**31 - 1))
+            samples = self._sampler.sample(self._rbm, X[: self.batch_size], rng)
+            hidden = negative_hidden(self._rbm, samples.visible, samples.hidden, rao_blackwell=False,
+                                     hidden_probs=samples.hidden_probs, rng=rng)
             self.h_samples_ = np.asarray(hidden[: self.batch_size], dtype=np.float64)
         self._log_z = None
 
@@ -153,7 +155,7 @@ class BernoulliRBM(TransformerMixin, BaseEstimator):
     def gibbs(self, v) -> np.ndarray:
         """One Gibbs step v -> h -> v' (sampled), with the estimator's random state."""
         v = self._checked(v)
-        rng = np.random.default_rng(check_random_state(self._rng).randint(2**31 - 1))
+        rng = np.random.default_rng(self._rng.randint(2**31 - 1))
         hidden = bernoulli(self._rbm.hidden_probs(v.astype(self._rbm.dtype), check=False), rng)
         return np.asarray(bernoulli(self._rbm.visible_probs(hidden, check=False), rng), dtype=np.float64)
 

@@ -168,7 +168,7 @@ class Trainer:
         if self.general and not self.backend.any_graph:
             raise ValueError(
                 f"backend {self.backend.name!r} samples RBMs only; a {type(rbm).__name__} trains with 'exact', 'sa', "
-                "'pcd', 'cd', 'gibbs' or any dimod sampler")
+                "'pcd', 'pt', 'cd', 'gibbs', 'qpu', 'qpu-mock' or any dimod sampler")
         self.epochs = check_positive_int(epochs, "epochs")
         # the default schedule depends on the number of minibatches per epoch: built in fit
         self.schedule = None if learning_rate is None else as_schedule(learning_rate)
@@ -291,7 +291,7 @@ class Trainer:
 
     def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """(arrays, document) that let a new Trainer continue exactly where this one is."""
-        arrays = {f"model/{name}": value for name, value in self._model_arrays().items()}
+        arrays = {f"model/{name}": value for name, value in self.rbm.parameter_arrays().items()}
         arrays.update({f"optimizer/{k}": v for k, v in self.optimizer.state_arrays().items()})
         arrays.update({f"backend/{k}": v for k, v in self.backend.state_arrays().items()})
         if self.offsets is not None:
@@ -305,11 +305,6 @@ class Trainer:
             "history": list(self.history.records),  # records are never changed once appended
         }
         return {key: np.array(value, copy=True) for key, value in arrays.items()}, document
-
-    def _model_arrays(self) -> dict[str, np.ndarray]:
-        if self.general:
-            return self.rbm.parameter_arrays()
-        return {"W": self.rbm.W, "visible_bias": self.rbm.visible_bias, "hidden_bias": self.rbm.hidden_bias}
 
     def _checkpoint(self, final: bool) -> None:
         if self.checkpoint_dir is None:
@@ -370,7 +365,7 @@ class Trainer:
                 f"{path} was written by a run with other settings ({', '.join(differing)} differ); "
                 "rerun with the same arguments and data, or use a new checkpoint directory"
             )
-        for name, value in self._model_arrays().items():
+        for name, value in self.rbm.parameter_arrays().items():
             value[...] = arrays[f"model/{name}"]
         prefixed = {prefix: {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith(prefix + "/")}
                     for prefix in ("optimizer", "backend", "centering", "average")}

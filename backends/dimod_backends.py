@@ -13,6 +13,7 @@ import dimod
 import numpy as np
 from dwave.samplers import SimulatedAnnealingSampler, TreeDecompositionSampler
 
+from annealrbm.bqm import sampleset_to_states
 from annealrbm.estimators import Statistics
 from annealrbm.model import RBM
 from annealrbm.validation import check_positive_int
@@ -93,7 +94,7 @@ class DimodSamplerBackend(Backend):
             kwargs["beta_range"] = self.beta_range or (min(hot_beta(model), 0.1 * self.beta), self.beta)
         sampleset = call_with_retries(lambda: self.sampler.sample(bqm, **kwargs), bqm.variables, self.retry_policy,
                                       type(self.sampler).__name__)
-        states = sampleset_to_array(sampleset, bqm.num_variables)
+        states, _ = sampleset_to_states(sampleset, bqm.num_variables, 0)  # every variable a hidden unit
         return states.reshape(len(states), len(batch), model.n_hidden)
 
     def __repr__(self) -> str:
@@ -103,17 +104,6 @@ class DimodSamplerBackend(Backend):
         has_repr = type(self.sampler).__repr__ is not object.__repr__
         sampler = repr(self.sampler) if has_repr else f"{type(self.sampler).__name__}()"
         return f"{type(self).__name__}({sampler}{', ' if options else ''}{options})"
-
-
-def sampleset_to_array(sampleset: dimod.SampleSet, n_variables: int) -> np.ndarray:
-    """A SampleSet over variables 0..n-1 as 0/1 rows in label order, expanded by num_occurrences."""
-    labels = np.asarray(list(sampleset.variables), dtype=np.intp)
-    column = np.empty(n_variables, dtype=np.intp)
-    column[labels] = np.arange(n_variables)
-    states = np.asarray(sampleset.record.sample, dtype=np.float64)[:, column]
-    if sampleset.vartype is dimod.SPIN:
-        states = (states + 1.0) / 2.0
-    return np.repeat(states, sampleset.record.num_occurrences, axis=0)
 
 
 def hot_beta(rbm: RBM) -> float:
@@ -245,33 +235,23 @@ class ExactSampler(DimodSamplerBackend):
         )
 
     def sample(self, rbm: RBM, batch: np.ndarray, rng: np.random.Generator) -> NegativeSamples:
-        if not isinstance(rbm, RBM):
-            return self._sample_general(rbm, batch, rng)
-        if min(rbm.n_visible, rbm.n_hidden) > self.max_treewidth:
+        if isinstance(rbm, RBM) and min(rbm.n_visible, rbm.n_hidden) > self.max_treewidth:
             raise ValueError(
                 f"the exact backend needs min(n_visible, n_hidden) <= {self.max_treewidth}, "
                 f"got {rbm.n_visible}x{rbm.n_hidden}: use 'sa', 'pcd' or 'cd' for this model"
             )
-        samples = super().sample(rbm, batch, rng)
-        if self.sample_kwargs["marginals"]:
-            sampler_info = samples.info.pop("sampler_info")
-            samples.info["sampler_info"] = {"log_partition_function": float(sampler_info["log_partition_function"])}
-            samples.statistics = statistics_from_marginals(sampler_info, rbm.n_visible, rbm.n_hidden)
-        return samples
-
-    def _sample_general(self, model, batch: np.ndarray, rng: np.random.Generator) -> NegativeSamples:
-        """A Boltzmann machine on any graph: the same sampler, statistics per edge and unit."""
         try:
-            samples = super().sample(model, batch, rng)
-        except ValueError as exc:
+            samples = super().sample(rbm, batch, rng)
+        except ValueError as exc:  # another graph too wide for the tree decomposition
             if "treewidth" not in str(exc):
                 raise
             raise ValueError(f"the exact backend needs a graph of treewidth <= {self.max_treewidth}; this "
-                             f"{type(model).__name__} has more ({exc}): use 'sa', 'pcd' or 'gibbs'") from None
+                             f"{type(rbm).__name__}'s graph is wider: use 'sa', 'pcd' or 'pt'") from None
         if self.sample_kwargs["marginals"]:
             sampler_info = samples.info.pop("sampler_info")
             samples.info["sampler_info"] = {"log_partition_function": float(sampler_info["log_partition_function"])}
-            samples.statistics = edge_statistics_from_marginals(sampler_info, model)
+            samples.statistics = (statistics_from_marginals(sampler_info, rbm.n_visible, rbm.n_hidden)
+                                  if isinstance(rbm, RBM) else edge_statistics_from_marginals(sampler_info, rbm))
         return samples
 
 

@@ -135,8 +135,7 @@ class PersistentContrastiveDivergence(Backend):
         """Whether the chains for `rbm` carry importance weights (see `weighted`)."""
         if self.weighted is not None:
             return self.weighted
-        return (isinstance(rbm, RBM) and self.persist == "visible"
-                and default_num_chains(rbm) == DEFAULT_SMALL_MODEL_CHAINS)
+        return self.persist == "visible" and default_num_chains(rbm) == DEFAULT_SMALL_MODEL_CHAINS
 
     def chains_for(self, rbm: RBM) -> int:
         """The number of chains used for `rbm` (see num_chains)."""
@@ -170,15 +169,14 @@ class PersistentContrastiveDivergence(Backend):
         return NegativeSamples(visible, hidden, info, hidden_probs=probs, weights=weights)
 
     def _general_sample(self, model, rng: np.random.Generator, start: float) -> NegativeSamples:
-        """Plain PCD on a Boltzmann machine on any graph: chains of whole states, k sweeps over
-        the colour blocks per update."""
+        """PCD on a Boltzmann machine on any graph: chains of whole states, k sweeps over the
+        colour blocks per update, importance-weighted as for the RBM (`weights_chains`)."""
         if self.persist != "visible":
             raise ValueError("pcd on a Boltzmann machine that is not an RBM keeps whole states: use persist='visible'")
         if self.chains is None or self.chains.shape[1] != model.n_units:
             self.chains = _random_states(self.chains_for(model), model.n_units, rng, model.dtype)
             self.log_weights = self.free_energies = None
-        weighted = self.weighted if self.weighted is not None else default_num_chains(model) == DEFAULT_SMALL_MODEL_CHAINS
-        if not weighted:
+        if not self.weights_chains(model):
             return _general_samples(model, self.chains, self.k, rng, start)
         # importance weights on whole states: p_new(x) / p_old(x) = exp(E_old(x) - E_new(x))
         if self.free_energies is None:

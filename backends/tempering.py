@@ -140,25 +140,29 @@ class ParallelTempering(Backend):
             states = states[systematic_resample_groups(change.reshape(self.num_temperatures, per_temperature), rng)]
         for _ in range(self.k):
             model.gibbs_sweeps(states, 1, rng, betas=row_betas.astype(model.dtype)[:, None])
-            states = states[self._swap_order(model.energies(states), per_temperature, rng)]
+            energy = model.energies(states).reshape(self.num_temperatures, per_temperature)
+            order = self._swap_order(
+                lambda lower: (self.betas[lower] - self.betas[lower + 1])[:, None] * (energy[lower] - energy[lower + 1]),
+                per_temperature, rng)
+            states, energies = states[order], energy.ravel()[order]
         self.chains = states
         if self.follow_updates:
-            self.free_energies = model.energies(states)
+            self.free_energies = energies  # the swapped states' energies under the current parameters
         cold = states[rows - per_temperature:]
         return NegativeSamples(cold[:, :model.n_visible].copy(), cold[:, model.n_visible:].copy(),
                                self._info(start, per_temperature))
 
-    def _swap_order(self, energies: np.ndarray, per_temperature: int, rng: np.random.Generator) -> np.ndarray:
-        """Row order after one round of neighbour swaps of whole states, given their energies."""
+    def _swap_order(self, log_ratio_of, per_temperature: int, rng: np.random.Generator) -> np.ndarray:
+        """Row order after one round of neighbour swaps (even or odd pairs, alternately), all
+        chains at once; `log_ratio_of(lower)` gives the log acceptance ratios of the pairs
+        (lower, lower + 1), one row per pair and a column per chain."""
         first = self.swap_round % 2
         self.swap_round += 1
         order = np.arange(self.num_temperatures * per_temperature).reshape(self.num_temperatures, per_temperature)
-        lower = np.arange(first, self.num_temperatures - 1, 2)
+        lower = np.arange(first, self.num_temperatures - 1, 2)  # pairs (lower, lower + 1)
         if len(lower) == 0:
             return order.ravel()
-        energy = energies.reshape(self.num_temperatures, per_temperature)
-        log_ratio = (self.betas[lower] - self.betas[lower + 1])[:, None] * (energy[lower] - energy[lower + 1])
-        accept = np.log(rng.random(log_ratio.shape)) < log_ratio
+        accept = np.log(rng.random((len(lower), per_temperature))) < log_ratio_of(lower)
         self.swap_attempts[lower] += per_temperature
         self.swap_accepts[lower] += accept.sum(axis=1)
         pair, chain = np.nonzero(accept)
@@ -168,12 +172,7 @@ class ParallelTempering(Backend):
 
     def _swap(self, rbm: RBM, visible: np.ndarray, hidden_input: np.ndarray, per_temperature: int,
               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """One round of neighbour swaps (even or odd pairs, alternately), all chains at once."""
-        first = self.swap_round % 2
-        self.swap_round += 1
-        lower = np.arange(first, self.num_temperatures - 1, 2)  # pairs (lower, lower + 1)
-        if len(lower) == 0:
-            return visible, hidden_input
+        """One round of neighbour swaps decided by the exact tempered free energies."""
         shape = (self.num_temperatures, per_temperature)
         visible_term = (visible @ rbm.visible_bias).astype(np.float64).reshape(shape)
         inputs = hidden_input.reshape(self.num_temperatures, per_temperature, -1)
@@ -183,17 +182,12 @@ class ParallelTempering(Backend):
             tempered = beta[:, None, None] * inputs[replica]
             return -beta[:, None] * visible_term[replica] - softplus(tempered).sum(axis=2, dtype=np.float64)
 
-        cold_beta, hot_beta = self.betas[lower + 1], self.betas[lower]
-        log_ratio = (free_energy(hot_beta, lower) + free_energy(cold_beta, lower + 1)
-                     - free_energy(hot_beta, lower + 1) - free_energy(cold_beta, lower))
-        accept = np.log(rng.random(log_ratio.shape)) < log_ratio  # (pairs, chains)
-        self.swap_attempts[lower] += per_temperature
-        self.swap_accepts[lower] += accept.sum(axis=1)
-        order = np.arange(self.num_temperatures * per_temperature).reshape(shape)
-        pair, chain = np.nonzero(accept)
-        low, high = lower[pair], lower[pair] + 1
-        order[low, chain], order[high, chain] = order[high, chain], order[low, chain].copy()
-        order = order.ravel()
+        def log_ratio(lower: np.ndarray) -> np.ndarray:
+            cold_beta, hot_beta = self.betas[lower + 1], self.betas[lower]
+            return (free_energy(hot_beta, lower) + free_energy(cold_beta, lower + 1)
+                    - free_energy(hot_beta, lower + 1) - free_energy(cold_beta, lower))
+
+        order = self._swap_order(log_ratio, per_temperature, rng)
         return visible[order], hidden_input[order]
 
     def __repr__(self) -> str:

@@ -345,3 +345,29 @@ def test_clamped_sampling_with_exact_samples_gives_the_exact_positive_phase_and_
     assert -metrics.log_likelihood(dbm, BARS_AND_STRIPES_3) <= np.log(14) + 0.5  # measured 2.743
     with pytest.raises(ValueError, match="clamped_sampling"):
         Trainer(DBM([9, 6, 3]), backend="pcd", clamped_sampling=True)
+
+
+def test_exact_backend_refuses_a_graph_too_wide_in_one_line():
+    from annealrbm.backends import ExactSampler
+
+    with pytest.raises(ValueError, match=r"treewidth <= 25.*'pt'") as refused:
+        ExactSampler().sample(BoltzmannMachine.fully_connected(20, 8, seed=0), np.zeros((1, 20)), np.random.default_rng(0))
+    assert "\n" not in str(refused.value)
+
+
+@pytest.mark.parametrize("backend", ["pt", "pcd"])
+def test_persistent_backends_sample_the_boltzmann_distribution_of_any_graph(backend):
+    """Whole-state chains (tempered swaps by energy; PCD's importance weights) against enumeration."""
+    from annealrbm.backends import make
+
+    model = randomised(BoltzmannMachine.fully_connected(3, 2), seed=17, scale=0.8)
+    states, probabilities, _ = brute_force(model)
+    sampler = make(backend, num_chains=4000) if backend == "pcd" else make(backend, num_chains=4000, num_temperatures=4)
+    rng = np.random.default_rng(18)
+    for _ in range(20):  # burn in
+        samples = sampler.sample(model, states[:1, :3], rng)
+    drawn = np.hstack([samples.visible, samples.hidden])
+    weights = np.full(len(drawn), 1 / len(drawn)) if samples.weights is None else samples.weights
+    frequencies = np.bincount((drawn @ (2 ** np.arange(model.n_units)[::-1])).astype(int), weights=weights,
+                              minlength=len(states))
+    assert np.abs(frequencies - probabilities).max() < 0.02

@@ -49,6 +49,8 @@ class BoltzmannMachine:
         if dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, got {dtype}")
         self.edges = topology.canonical_edges(edges, self.n_units)
+        visible_end = self.edges < self.n_visible  # the graph never changes: its edge kinds neither
+        self._visible_edges, self._hidden_edges = visible_end.all(axis=1), (~visible_end).all(axis=1)
         rng = np.random.default_rng(seed)
         self.couplings = (weight_scale * rng.standard_normal(len(self.edges))).astype(dtype)
         self.biases = np.zeros(self.n_units, dtype=dtype)
@@ -125,18 +127,13 @@ class BoltzmannMachine:
         model.couplings, model.biases = self.couplings.astype(dtype), self.biases.astype(dtype)
         return model
 
-    def _edge_kinds(self) -> tuple[np.ndarray, np.ndarray]:
-        """Boolean masks over edges: visible-visible, hidden-hidden."""
-        visible_end = self.edges < self.n_visible
-        return visible_end.all(axis=1), (~visible_end).all(axis=1)
-
     @property
     def visible_units_interact(self) -> bool:
-        return bool(self._edge_kinds()[0].any())
+        return bool(self._visible_edges.any())
 
     @property
     def hidden_units_interact(self) -> bool:
-        return bool(self._edge_kinds()[1].any())
+        return bool(self._hidden_edges.any())
 
     @property
     def is_bipartite_rbm_graph(self) -> bool:
@@ -157,9 +154,7 @@ class BoltzmannMachine:
     # --- energies and conditionals -----------------------------------------------------------
     def energy(self, states) -> np.ndarray:
         """E(x) for each row of `states` (n_units columns, visible first)."""
-        states = check_binary_states(states, self.n_units, "states").astype(np.float64)
-        pairs = states[:, self.edges[:, 0]] * states[:, self.edges[:, 1]]
-        return -(states @ self.biases.astype(np.float64)) - pairs @ self.couplings.astype(np.float64)
+        return self.energies(check_binary_states(states, self.n_units, "states"))
 
     def energies(self, states: np.ndarray) -> np.ndarray:
         """E(x) per row of full states, without input checks (hot paths), float64."""
@@ -234,13 +229,17 @@ class BoltzmannMachine:
         hidden units when enumeration is cheap, mean-field products otherwise)."""
         batch = np.asarray(batch, dtype=np.float64)
         if self.hidden_units_interact and self.n_hidden <= MAX_EXACT_CLAMPED_HIDDEN:
-            _, hidden_edges = self._edge_kinds()
-            hidden_pairs = self.edges[hidden_edges] - self.n_visible
-            expected, hidden_pair_means = enumeration.clamped_hidden_statistics(self, batch, hidden_pairs)
-            pairs, means = self.sufficient_statistics(np.hstack([batch, expected]))
-            pairs[hidden_edges] = hidden_pair_means
-            return pairs, means
+            hidden_pairs = self.edges[self._hidden_edges] - self.n_visible
+            return self._clamped_statistics(batch, *enumeration.clamped_hidden_statistics(self, batch, hidden_pairs))
         return self.sufficient_statistics(np.hstack([batch, self.hidden_expectations(batch)]))
+
+    def _clamped_statistics(self, batch: np.ndarray, expected_hidden: np.ndarray,
+                            hidden_pair_means: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Statistics of the visible rows with the hidden units at their expectations; the
+        hidden-hidden edges' pair means, which do not factorise, are given."""
+        pairs, means = self.sufficient_statistics(np.hstack([batch, expected_hidden]))
+        pairs[self._hidden_edges] = hidden_pair_means
+        return pairs, means
 
     def clamped_bqm(self, batch: np.ndarray, beta: float = 1.0) -> dimod.BinaryQuadraticModel:
         """One BINARY BQM holding the hidden units of every row of `batch` with its visible units
@@ -251,7 +250,7 @@ class BoltzmannMachine:
         n_v, n_h = self.n_visible, self.n_hidden
         symmetric = self.coupling_matrix(np.float64)
         fields = batch @ symmetric[:n_v, n_v:] + self.biases[n_v:]  # (N, n_hidden)
-        _, hidden_edges = self._edge_kinds()
+        hidden_edges = self._hidden_edges
         pairs = self.edges[hidden_edges] - n_v
         offsets = (np.arange(len(batch)) * n_h)[:, np.newaxis]
         rows = (offsets + pairs[:, 0]).ravel()
@@ -263,14 +262,10 @@ class BoltzmannMachine:
     def positive_statistics_from_samples(self, batch: np.ndarray, hidden: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The data term from sampled hidden states: `hidden` is (reads, N, n_hidden), reads of
         p(h | v) for each row of `batch`."""
-        batch = np.asarray(batch, dtype=np.float64)
         hidden = np.asarray(hidden, dtype=np.float64)
-        expected = hidden.mean(axis=0)
-        pairs, means = self.sufficient_statistics(np.hstack([batch, expected]))
-        _, hidden_edges = self._edge_kinds()
-        first, second = (self.edges[hidden_edges] - self.n_visible).T
-        pairs[hidden_edges] = (hidden[:, :, first] * hidden[:, :, second]).mean(axis=(0, 1))
-        return pairs, means
+        first, second = (self.edges[self._hidden_edges] - self.n_visible).T
+        return self._clamped_statistics(np.asarray(batch, dtype=np.float64), hidden.mean(axis=0),
+                                        (hidden[:, :, first] * hidden[:, :, second]).mean(axis=(0, 1)))
 
     # --- BQM ---------------------------------------------------------------------------------
     def to_bqm(self, beta: float = 1.0) -> dimod.BinaryQuadraticModel:

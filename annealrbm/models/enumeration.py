@@ -12,12 +12,13 @@ cheapest that applies is used:
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit, logsumexp
+from scipy.special import expit, logsumexp, softmax
 
 from ..model import softplus
 
 MAX_LAYER_UNITS = 26  # one layer enumerated, the other summed out: 2^26 states
 MAX_SPLIT_UNITS = 32  # meet in the middle: 2^16 x 2^16 terms
+MAX_HIDDEN_ENUMERATED = 20  # interacting hidden units summed exactly per example (free energies)
 _CHUNK_ELEMENTS = 1 << 22
 
 
@@ -100,10 +101,6 @@ def log_partition_function(model) -> float:
     return float(logsumexp(parts))
 
 
-def hidden_states(n_hidden: int) -> np.ndarray:
-    return states_range(0, 1 << n_hidden, n_hidden)
-
-
 def hidden_log_weights(model, visible: np.ndarray, hidden: np.ndarray) -> np.ndarray:
     """log w(v, h) - (the terms in v alone), for every row of `visible` against every enumerated
     hidden state: (N, K)."""
@@ -127,28 +124,18 @@ def free_energy(model, visible: np.ndarray) -> np.ndarray:
     if model.n_hidden > MAX_HIDDEN_ENUMERATED:
         raise ValueError(f"the exact free energy of a model whose {model.n_hidden} hidden units interact "
                          f"enumerates 2^{model.n_hidden} hidden states per example (limit {MAX_HIDDEN_ENUMERATED})")
-    fields = visible @ upper[:n_v, n_v:] + biases[n_v:]
-    hidden_upper = upper[n_v:, n_v:]
     total = 1 << model.n_hidden
     chunk = max(1, min(total, _CHUNK_ELEMENTS // max(len(visible), 1)))
-    parts = []
-    for start in range(0, total, chunk):
-        hidden = states_range(start, min(start + chunk, total), model.n_hidden)
-        parts.append(logsumexp(fields @ hidden.T + np.einsum("ki,ki->k", hidden @ hidden_upper, hidden), axis=1))
+    parts = [logsumexp(hidden_log_weights(model, visible, states_range(start, min(start + chunk, total), model.n_hidden)),
+                       axis=1) for start in range(0, total, chunk)]
     return -(visible_part + logsumexp(np.column_stack(parts), axis=1))
-
-
-MAX_HIDDEN_ENUMERATED = 20
 
 
 def clamped_hidden_statistics(model, visible: np.ndarray, hidden_pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Exact E[h | v] (N, n_hidden) and the batch mean of E[h_i h_j | v] for the hidden-hidden
     edges `hidden_pairs` (indices into the hidden layer), by enumerating the hidden states."""
-    hidden = hidden_states(model.n_hidden)
-    log_w = hidden_log_weights(model, visible, hidden)
-    log_w -= log_w.max(axis=1, keepdims=True)
-    probabilities = np.exp(log_w)
-    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    hidden = states_range(0, 1 << model.n_hidden, model.n_hidden)
+    probabilities = softmax(hidden_log_weights(model, visible, hidden), axis=1)
     expected_hidden = probabilities @ hidden
     pair_products = hidden[:, hidden_pairs[:, 0]] * hidden[:, hidden_pairs[:, 1]]
     return expected_hidden, probabilities.mean(axis=0) @ pair_products
