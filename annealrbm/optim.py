@@ -122,6 +122,13 @@ def _load_into(lists: dict[str, list[np.ndarray]], arrays: dict[str, np.ndarray]
         target[...] = arrays[key]
 
 
+def _forget_hidden_unit(state: list[np.ndarray], unit: int) -> None:
+    """Zero the optimizer state of hidden unit `unit` in per-parameter arrays (W, a, b)."""
+    weights, _, hidden_bias = state
+    weights[:, unit] = 0
+    hidden_bias[unit] = 0
+
+
 class ParameterAverage:
     """Polyak-Ruppert averaging: the mean of the parameters at the end of every epoch from
     `start_epoch` on. Averaging the last part of a run cancels most of the noise its final
@@ -186,6 +193,10 @@ class MomentumSGD:
         """Everything the next step depends on besides the model, for a checkpoint."""
         return _arrays_of({"velocity": self.velocity})
 
+    def forget_hidden_unit(self, unit: int) -> None:
+        """Drop the momentum of one hidden unit of an RBM (its weights and bias), restarted."""
+        _forget_hidden_unit(self.velocity, unit)
+
     def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         _load_into({"velocity": self.velocity}, arrays)
 
@@ -240,6 +251,11 @@ class Adam:
     def state_arrays(self) -> dict[str, np.ndarray]:
         """Everything the next step depends on besides the model, for a checkpoint."""
         return {**_arrays_of({"first": self.first, "second": self.second}), "steps": np.array(self.steps)}
+
+    def forget_hidden_unit(self, unit: int) -> None:
+        """Drop both moment estimates of one hidden unit of an RBM (its weights and bias), restarted."""
+        _forget_hidden_unit(self.first, unit)
+        _forget_hidden_unit(self.second, unit)
 
     def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         _load_into({"first": self.first, "second": self.second}, arrays)

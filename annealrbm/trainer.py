@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import backends, checkpoint, metrics
+from . import backends, checkpoint, metrics, unit_restarts
 from .backends.retry import SamplerUnavailable
 from .estimators import Centering, GradientEstimator, centred, centred_on_graph, negative_hidden, positive_statistics, statistics_difference
 from .model import RBM
@@ -110,6 +110,12 @@ class Trainer:
         (Polyak-Ruppert, at the end of each epoch); the trainer's model is set to the average
         when training ends, and each epoch's evaluation uses the average once it has begun.
         None (or 0) turns averaging off. Default 0.25.
+    restart_units: after 5, 10 and 15 % of the epochs (and before averaging begins), merge
+        one redundant hidden unit of an RBM (saturated, with the same code on the data as
+        another, up to complement) into its twin and restart it from small weights
+        (`unit_restarts`): the distribution is kept and the unit is free to learn a direction
+        the others missed, the way out of the saddles early training can stall in. Records
+        count the restarts (`units_restarted`). False turns it off. Default True.
     seed: seeds three independent streams (minibatch order, sampling, evaluation), so two
         trainers with the same seed see the same minibatches whatever their backends.
     clamped_sampling: for a Boltzmann machine whose hidden units interact, draw the positive
@@ -141,6 +147,7 @@ class Trainer:
         optimizer: str = "sgd",
         centering: bool = True,
         averaging: float | None = 0.25,
+        restart_units: bool = True,
         backend_options: dict[str, Any] | None = None,
         seed: int | None = None,
         callbacks: Sequence[Callback] = (),
@@ -189,6 +196,9 @@ class Trainer:
         self.average = (ParameterAverage(rbm, math.floor(self.epochs * (1 - averaging)))
                         if averaging else None)
         self.rao_blackwell = bool(rao_blackwell)
+        averaging_start = self.average.start_epoch if self.average is not None else self.epochs
+        self.restart_epochs = (unit_restarts.check_epochs(self.epochs, averaging_start)
+                               if restart_units and not self.general else set())
         self.gradient = GradientEstimator()
         self.seed = seed
         self.callbacks = list(callbacks)
@@ -214,6 +224,7 @@ class Trainer:
                                  "weight_decay": float(weight_decay), "optimizer": optimizer,
                                  "rao_blackwell": self.rao_blackwell, "seed": seed, "centering": self.centering,
                                  "averaging": None if not averaging else float(averaging),
+                                 "restart_units": bool(restart_units),
                                  "visible_values": visible_values, "clamped_sampling": bool(clamped_sampling)}
         self._default_schedule = learning_rate is None
         self._data_digest = ""
@@ -268,6 +279,8 @@ class Trainer:
     def _run_epoch(self, data: np.ndarray, epoch: int, exact: bool, bar) -> bool:
         """Train, evaluate, record, call back and checkpoint one epoch; True if a callback stops."""
         record = self._train_epoch(data, epoch)
+        if epoch + 1 in self.restart_epochs:
+            record["units_restarted"] = self._restart_redundant_unit(data)
         if self.average is not None:
             self.average.add(self.rbm, epoch)
         if self.evaluate:
@@ -278,6 +291,16 @@ class Trainer:
         stop = any(callback(record, self) for callback in self.callbacks)
         self._checkpoint(final=stop or epoch + 1 == self.epochs)
         return stop
+
+    def _restart_redundant_unit(self, data: np.ndarray) -> int:
+        """Restart one redundant hidden unit (see `restart_units`); the number restarted."""
+        unit = unit_restarts.restart_redundant_unit(self.rbm, unit_restarts.data_rows(data), self.sample_rng)
+        if unit is None:
+            return 0
+        self.optimizer.forget_hidden_unit(unit)
+        if self.offsets is not None:
+            self.offsets.hidden[unit] = 0.5
+        return 1
 
     # --- checkpoints -------------------------------------------------------------------------
     def _config(self) -> dict[str, Any]:
