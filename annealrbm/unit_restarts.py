@@ -8,7 +8,9 @@ per such unit above the optimum) for hundreds of epochs. Two saturated units wit
 code on the data are redundant. Merging one into the other and restarting it from small
 weights keeps the distribution (for saturated units softplus(x) + softplus(x') equals
 softplus(x + x') wherever both inputs have the same sign) and frees a unit that learns what
-the others left out.
+the others left out. A restart is made only while some visible unit is left unexplained (its
+reconstruction from the hidden layer predicts it no better than its mean does): a model that
+misses nothing keeps its units, since a merged twin makes the energy landscape sharper.
 """
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ SAMPLE_ROWS = 1000  # data rows on which codes are compared
 SATURATED_PROBABILITY = 0.05  # p(h | v) within this of 0 or 1 counts as saturated
 SATURATED_SHARE = 0.95  # a unit is saturated if it is on that many of the rows
 RESTART_WEIGHT_SCALE = 0.01  # the restarted unit's weights, as RBM's default initialisation
+UNEXPLAINED_ENTROPY = 0.3  # nats: visible units with less entropy on the data are not looked at
+UNEXPLAINED_SHARE = 0.6  # reconstruction cross-entropy above this share of the entropy: unexplained
 CHECK_FRACTIONS = (0.05, 0.1, 0.15)  # of the epochs: when the trainer looks for redundant units
 
 
@@ -34,6 +38,16 @@ def check_epochs(epochs: int, last_epoch: int) -> set[int]:
 def data_rows(data: np.ndarray) -> np.ndarray:
     """Up to SAMPLE_ROWS evenly spaced rows of the training data, as floats."""
     return np.asarray(data[:: max(1, len(data) // SAMPLE_ROWS)], dtype=np.float64)
+
+
+def unexplained_visible_units(rbm: RBM, rows: np.ndarray, hidden_probs: np.ndarray) -> np.ndarray:
+    """Visible units whose mean-field reconstruction p(v | p(h | v)) predicts the rows no better
+    (cross-entropy above UNEXPLAINED_SHARE of the entropy) than the unit's mean on the rows does."""
+    mean = rows.mean(axis=0).clip(1e-12, 1 - 1e-12)
+    entropy = -(mean * np.log(mean) + (1 - mean) * np.log(1 - mean))
+    reconstruction = rbm.visible_probs(hidden_probs.astype(rbm.dtype), check=False).astype(np.float64).clip(1e-12, 1 - 1e-12)
+    cross_entropy = -(rows * np.log(reconstruction) + (1 - rows) * np.log(1 - reconstruction)).mean(axis=0)
+    return np.flatnonzero((entropy > UNEXPLAINED_ENTROPY) & (cross_entropy > UNEXPLAINED_SHARE * entropy))
 
 
 def redundant_pair(hidden_probs: np.ndarray) -> tuple[int, int, bool] | None:
@@ -56,11 +70,14 @@ def redundant_pair(hidden_probs: np.ndarray) -> tuple[int, int, bool] | None:
 
 def restart_redundant_unit(rbm: RBM, rows: np.ndarray, rng: np.random.Generator) -> int | None:
     """Merge one redundant saturated hidden unit into its twin and restart it from small random
-    weights, in place; returns the restarted unit or None. The merged twin carries both fields:
+    weights, in place, if a visible unit is unexplained; returns the restarted unit or None. The merged twin carries both fields:
     for a unit with the twin's code W_twin += W_j, b_twin += b_j; for the complementary code
     x_j = -(input of the twin) up to a linear term, so the visible bias takes W_j and the twin
     -W_j, -b_j. The restarted unit's bias centres its input on the rows' mean."""
-    pair = redundant_pair(rbm.hidden_probs(rows.astype(rbm.dtype), check=False))
+    hidden_probs = rbm.hidden_probs(rows.astype(rbm.dtype), check=False).astype(np.float64)
+    if not len(unexplained_visible_units(rbm, rows, hidden_probs)):
+        return None
+    pair = redundant_pair(hidden_probs)
     if pair is None:
         return None
     kept, unit, same = pair

@@ -5,7 +5,7 @@ import pytest
 
 from annealrbm import RBM, Trainer, metrics
 from annealrbm import unit_restarts
-from annealrbm.unit_restarts import check_epochs, redundant_pair, restart_redundant_unit
+from annealrbm.unit_restarts import check_epochs, redundant_pair, restart_redundant_unit, unexplained_visible_units
 from conftest import random_patterns
 
 
@@ -18,11 +18,13 @@ def trained_without_restarts(pattern_seed: int) -> tuple[RBM, np.ndarray]:
     return rbm, data
 
 
-# set 1002 ends with two units of the same code, set 1004 with a unit and its complement
-@pytest.mark.parametrize("pattern_seed, same_sign", [(1002, True), (1004, False)])
+# without restarts, sets 1004 and 2057 stall in a saddle with one visible unit unexplained; the
+# twins are a unit and its complement (1004) or two units of one code (2057)
+@pytest.mark.parametrize("pattern_seed, same_sign", [(2057, True), (1004, False)])
 def test_twins_are_found_and_merged_without_changing_the_likelihood(pattern_seed, same_sign):
     rbm, data = trained_without_restarts(pattern_seed)
     probs = rbm.hidden_probs(data)
+    assert len(unexplained_visible_units(rbm, data, probs)) == 1
     kept, unit, same = redundant_pair(probs)
     assert same == same_sign
     np.testing.assert_array_equal(probs[:, kept] > 0.5, (probs[:, unit] > 0.5) == same)
@@ -32,6 +34,15 @@ def test_twins_are_found_and_merged_without_changing_the_likelihood(pattern_seed
     assert abs(rbm.hidden_probs(data)[:, unit] - 0.5).max() < 0.05  # its input centred on the data
     assert metrics.log_likelihood(rbm, data) == pytest.approx(before, abs=1e-3)
     assert before > -2.5  # trained: far above the untrained 20 ln 2 = 13.9 nats
+
+
+def test_a_model_that_explains_every_visible_unit_keeps_its_twins():
+    rbm, data = trained_without_restarts(1002)  # reaches the optimum without restarts
+    probs = rbm.hidden_probs(data)
+    assert redundant_pair(probs) is not None and not len(unexplained_visible_units(rbm, data, probs))
+    W = rbm.W.copy()
+    assert restart_redundant_unit(rbm, data, np.random.default_rng(0)) is None
+    np.testing.assert_array_equal(rbm.W, W)
 
 
 def test_no_restart_without_saturated_twins():
