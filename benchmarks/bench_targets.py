@@ -23,7 +23,7 @@ LN4 = np.log(4)
 
 
 def random_patterns(pattern_seed: int, n_patterns: int = 4, n_visible: int = 20) -> np.ndarray:
-    """Distinct random 0/1 patterns (the same sets as the tests' conftest.random_patterns)."""
+    """Distinct random 0/1 patterns (the same sets as the tests' helpers.random_patterns)."""
     rng = np.random.default_rng(pattern_seed)
     while True:
         data = (rng.random((n_patterns, n_visible)) < 0.5).astype(float)

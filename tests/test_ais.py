@@ -8,7 +8,7 @@ from dwave.samplers import TreeDecompositionSampler
 
 from annealrbm import RBM, cli, metrics
 from annealrbm.ais import ais_log_partition_function, reverse_ais_log_partition_function
-from conftest import random_rbm
+from helpers import random_rbm
 
 
 def exact_visible_samples(rbm: RBM, num_samples: int, seed: int) -> np.ndarray:

@@ -7,7 +7,7 @@ from dwave.samplers import SimulatedAnnealingSampler, TreeDecompositionSampler
 
 from annealrbm import RBM, Trainer, backends, datasets, metrics
 from annealrbm.estimators import negative_statistics
-from conftest import exactly_trained, random_rbm
+from helpers import exactly_trained, random_rbm
 
 
 def sample_moments(rbm, samples):

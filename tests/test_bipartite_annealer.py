@@ -11,7 +11,7 @@ from annealrbm.backends.bipartite_annealer import bipartition
 from annealrbm.estimators import negative_statistics
 from dwave.samplers import TreeDecompositionSampler
 
-from conftest import exactly_trained, random_rbm
+from helpers import exactly_trained, random_rbm
 
 
 def moments_error(rbm, visible, hidden):

@@ -5,7 +5,7 @@ import pytest
 
 from annealrbm import RBM, Trainer, compare, datasets, metrics
 from annealrbm.cli import main
-from conftest import random_rbm
+from helpers import random_rbm
 
 TIMING = {"wall_seconds", "sampler_seconds"}
 

@@ -6,7 +6,7 @@ from annealrbm.estimators import (Centering, GradientEstimator, centred, negativ
                                   positive_statistics, statistics_difference)
 from annealrbm.model import bernoulli
 
-from conftest import random_rbm
+from helpers import random_rbm
 
 
 def test_exact_gradient_is_the_derivative_of_the_log_likelihood():

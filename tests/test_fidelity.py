@@ -6,7 +6,7 @@ from dwave.samplers import TreeDecompositionSampler
 
 from annealrbm import RBM, backends, datasets, metrics
 from annealrbm.cli import main
-from conftest import exactly_trained, random_rbm
+from helpers import exactly_trained, random_rbm
 
 
 @pytest.mark.parametrize("beta", [0.5, 1.0, 2.0])

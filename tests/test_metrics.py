@@ -5,7 +5,7 @@ import pytest
 from dwave.samplers import TreeDecompositionSampler
 
 from annealrbm import RBM, metrics
-from conftest import brute_force_joint, random_rbm
+from helpers import brute_force_joint, random_rbm
 
 
 @pytest.mark.parametrize("shape", [(5, 3), (3, 6), (6, 6)])

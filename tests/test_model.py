@@ -5,7 +5,7 @@ import pytest
 from annealrbm import RBM
 from annealrbm.bqm import sampleset_to_states
 from annealrbm.metrics import all_binary_states
-from conftest import brute_force_joint, random_rbm
+from helpers import brute_force_joint, random_rbm
 
 
 def test_bqm_energy_equals_rbm_energy_on_random_states(rng):

@@ -13,7 +13,7 @@ import pytest
 from annealrbm import RBM, Trainer, datasets, metrics
 from annealrbm.backends import QPUBudgetExceeded, QPUConfigurationError, QPUWarning, make, redact
 from annealrbm.backends.embedding import find_embeddings
-from conftest import random_rbm
+from helpers import random_rbm
 
 TOKEN = "DEV-0123456789abcdef-dummy-token"
 SCRIPT = Path(sys.executable).parent / "annealrbm"

@@ -5,7 +5,7 @@ import pytest
 
 from annealrbm import RBM, Trainer, metrics
 from annealrbm.backends import ParallelTempering, make
-from conftest import exactly_trained, random_patterns, random_rbm
+from helpers import exactly_trained, random_patterns, random_rbm
 
 
 def tempered_visible_distribution(rbm: RBM, beta: float) -> np.ndarray:

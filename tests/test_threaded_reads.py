@@ -5,7 +5,7 @@ from dwave.samplers import SimulatedAnnealingSampler
 
 from annealrbm import Trainer, backends, datasets
 from annealrbm.backends.threaded_reads import ThreadedReadsComposite, chunk_seeds
-from conftest import random_rbm
+from helpers import random_rbm
 from test_backends import assert_moments_close, sample_moments
 
 SA_SETTINGS = {"num_sweeps": 50, "beta_range": (0.1, 1.0)}
