@@ -137,18 +137,34 @@ def _anneal_any_graph(model, base: np.ndarray, num_chains: int, betas: np.ndarra
     (one per unit): f_beta(x) = exp((1 - beta) base.x - beta E(x)), block-Gibbs transitions over
     the model's colour blocks. (log Z, standard error)."""
     log_z_base = float(softplus(base).sum())
-    couplings = model.coupling_matrix(np.float64)
-    biases = model.biases.astype(np.float64)
+    sweep = _TemperedSweep(model, base)
     states = (rng.random((num_chains, model.n_units)) < expit(base)).astype(np.float64)
     log_weights = np.zeros(num_chains)
-    blocks = model.blocks()
     for previous, beta in _steps(zip(betas[:-1], betas[1:]), len(betas) - 1, "forward AIS", progress):
-        log_weights += (beta - previous) * (-model.energies(states) - states @ base)
-        for block in blocks:
-            fields = (1.0 - beta) * base[block] + beta * (states @ couplings[:, block] + biases[block])
-            states[:, block] = rng.random(fields.shape) < expit(fields)
+        log_weights += (beta - previous) * sweep.log_ratio_slope(states)
+        sweep(states, beta, rng)
     log_mean, standard_error = _log_mean_and_error(log_weights)
     return log_z_base + log_mean, standard_error
+
+
+class _TemperedSweep:
+    """The path of AIS on any graph, f_beta(x) = exp((1 - beta) base.x - beta E(x)): its slope
+    d log f_beta / d beta, and a block-Gibbs sweep over the model's colour blocks that leaves
+    f_beta invariant (in place on float64 whole states)."""
+
+    def __init__(self, model, base: np.ndarray) -> None:
+        self.model, self.base = model, base
+        self.couplings = model.coupling_matrix(np.float64)
+        self.biases = model.biases.astype(np.float64)
+        self.blocks = model.blocks()
+
+    def log_ratio_slope(self, states: np.ndarray) -> np.ndarray:
+        return -self.model.energies(states) - states @ self.base
+
+    def __call__(self, states: np.ndarray, beta: float, rng: np.random.Generator) -> None:
+        for block in self.blocks:
+            fields = (1.0 - beta) * self.base[block] + beta * (states @ self.couplings[:, block] + self.biases[block])
+            states[:, block] = rng.random(fields.shape) < expit(fields)
 
 
 def reverse_ais_log_partition_function(
@@ -208,19 +224,15 @@ def _reverse_anneal_any_graph(model, visible: np.ndarray, betas: np.ndarray, rng
     hidden_mean = model.hidden_expectations(visible)
     states[:, model.n_visible:] = rng.random(hidden_mean.shape) < hidden_mean
     if model.hidden_units_interact:
-        model.astype(np.float64).gibbs_sweeps(states, CLAMPED_START_SWEEPS, rng, which="hidden")
+        model.gibbs_sweeps(states, CLAMPED_START_SWEEPS, rng, which="hidden")
     base = base_rate_bias(states, model.n_units)
     log_z_base = float(softplus(base).sum())
-    couplings = model.coupling_matrix(np.float64)
-    biases = model.biases.astype(np.float64)
-    blocks = model.blocks()
+    sweep = _TemperedSweep(model, base)
     log_weights = np.zeros(len(states))
     descending = betas[::-1]
     for current, lower in _steps(zip(descending[:-1], descending[1:]), len(betas) - 1, "reverse AIS", progress):
-        log_weights += (lower - current) * (-model.energies(states) - states @ base)
+        log_weights += (lower - current) * sweep.log_ratio_slope(states)
         if lower > 0:  # a transition leaving f_lower invariant (none is needed at the base)
-            for block in blocks:
-                fields = (1.0 - lower) * base[block] + lower * (states @ couplings[:, block] + biases[block])
-                states[:, block] = rng.random(fields.shape) < expit(fields)
+            sweep(states, lower, rng)
     log_mean, standard_error = _log_mean_and_error(log_weights)
     return log_z_base - log_mean, standard_error

@@ -29,6 +29,18 @@ def patterns20() -> np.ndarray:
     return _PATTERNS20.copy()
 
 
+def random_patterns(seed: int, n_patterns: int = 4, n_visible: int = 20) -> np.ndarray:
+    """`n_patterns` distinct random `n_visible`-bit patterns (0/1, each bit on with p = 1/2),
+    the same for the same seed: the random four-pattern sets the defaults are measured on."""
+    if not 1 <= n_patterns <= 2**min(n_visible, 62):
+        raise ValueError(f"cannot draw {n_patterns} distinct patterns of {n_visible} bits")
+    rng = np.random.default_rng(seed)
+    while True:
+        data = (rng.random((n_patterns, n_visible)) < 0.5).astype(float)
+        if len(np.unique(data, axis=0)) == n_patterns:
+            return data
+
+
 def bars_and_stripes(n: int = 4) -> np.ndarray:
     """All distinct n x n bars-and-stripes images, flattened row-major: 2^(n+1) - 2 rows of n*n bits.
 

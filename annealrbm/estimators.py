@@ -105,6 +105,10 @@ class Centering:
     def offsets(self, dtype) -> tuple[np.ndarray, np.ndarray]:
         return self.visible.astype(dtype, copy=False), self.hidden.astype(dtype, copy=False)
 
+    def forget_hidden_unit(self, unit: int) -> None:
+        """Start a restarted hidden unit's offset afresh, at the mean of an unbiased unit."""
+        self.hidden[unit] = 0.5
+
     def state_arrays(self) -> dict[str, np.ndarray]:
         return {"visible": self.visible, "hidden": self.hidden}
 

@@ -299,7 +299,7 @@ class Trainer:
             return 0
         self.optimizer.forget_hidden_unit(unit)
         if self.offsets is not None:
-            self.offsets.hidden[unit] = 0.5
+            self.offsets.forget_hidden_unit(unit)
         return 1
 
     # --- checkpoints -------------------------------------------------------------------------

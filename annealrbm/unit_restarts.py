@@ -27,12 +27,12 @@ UNEXPLAINED_SHARE = 0.6  # reconstruction cross-entropy above this share of the 
 CHECK_FRACTIONS = (0.05, 0.1, 0.15)  # of the epochs: when the trainer looks for redundant units
 
 
-def check_epochs(epochs: int, last_epoch: int) -> set[int]:
-    """The epochs (1-based counts of completed epochs) after which a run of `epochs` epochs
-    looks for redundant units; none at or after `last_epoch` (where parameter averaging
-    begins, since an average over a restart would mix two different units)."""
+def check_epochs(epochs: int, averaging_start: int) -> set[int]:
+    """The numbers of completed epochs after which a run of `epochs` epochs looks for redundant
+    units: none after the last epoch, and none once epoch `averaging_start` (0-based, where
+    parameter averaging begins) is done, since an average over a restart would mix two units."""
     counts = {max(1, round(fraction * epochs)) for fraction in CHECK_FRACTIONS}
-    return {count for count in counts if count < min(epochs, last_epoch + 1)}
+    return {count for count in counts if count < min(epochs, averaging_start + 1)}
 
 
 def data_rows(data: np.ndarray) -> np.ndarray:
@@ -43,11 +43,17 @@ def data_rows(data: np.ndarray) -> np.ndarray:
 def unexplained_visible_units(rbm: RBM, rows: np.ndarray, hidden_probs: np.ndarray) -> np.ndarray:
     """Visible units whose mean-field reconstruction p(v | p(h | v)) predicts the rows no better
     (cross-entropy above UNEXPLAINED_SHARE of the entropy) than the unit's mean on the rows does."""
-    mean = rows.mean(axis=0).clip(1e-12, 1 - 1e-12)
-    entropy = -(mean * np.log(mean) + (1 - mean) * np.log(1 - mean))
-    reconstruction = rbm.visible_probs(hidden_probs.astype(rbm.dtype), check=False).astype(np.float64).clip(1e-12, 1 - 1e-12)
-    cross_entropy = -(rows * np.log(reconstruction) + (1 - rows) * np.log(1 - reconstruction)).mean(axis=0)
+    entropy = _cross_entropy(rows, rows.mean(axis=0))
+    reconstruction = rbm.visible_probs(hidden_probs.astype(rbm.dtype), check=False).astype(np.float64)
+    cross_entropy = _cross_entropy(rows, reconstruction)
     return np.flatnonzero((entropy > UNEXPLAINED_ENTROPY) & (cross_entropy > UNEXPLAINED_SHARE * entropy))
+
+
+def _cross_entropy(rows: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """Per visible unit, the mean cross-entropy (nats) of the 0/1 rows under probabilities
+    `probs` (one row per data row, or one shared row): the entropy when `probs` is their mean."""
+    probs = np.clip(probs, 1e-12, 1 - 1e-12)
+    return -(rows * np.log(probs) + (1 - rows) * np.log1p(-probs)).mean(axis=0)
 
 
 def redundant_pair(hidden_probs: np.ndarray) -> tuple[int, int, bool] | None:
@@ -70,8 +76,8 @@ def redundant_pair(hidden_probs: np.ndarray) -> tuple[int, int, bool] | None:
 
 def restart_redundant_unit(rbm: RBM, rows: np.ndarray, rng: np.random.Generator) -> int | None:
     """Merge one redundant saturated hidden unit into its twin and restart it from small random
-    weights, in place, if a visible unit is unexplained; returns the restarted unit or None. The merged twin carries both fields:
-    for a unit with the twin's code W_twin += W_j, b_twin += b_j; for the complementary code
+    weights, in place, if a visible unit is unexplained; returns the restarted unit or None.
+    The merged twin carries both fields: for a unit with the twin's code W_twin += W_j, b_twin += b_j; for the complementary code
     x_j = -(input of the twin) up to a linear term, so the visible bias takes W_j and the twin
     -W_j, -b_j. The restarted unit's bias centres its input on the rows' mean."""
     hidden_probs = rbm.hidden_probs(rows.astype(rbm.dtype), check=False).astype(np.float64)

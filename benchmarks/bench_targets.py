@@ -18,17 +18,9 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 
 from annealrbm import RBM, Trainer, metrics
+from annealrbm.datasets import random_patterns
 
 LN4 = np.log(4)
-
-
-def random_patterns(pattern_seed: int, n_patterns: int = 4, n_visible: int = 20) -> np.ndarray:
-    """Distinct random 0/1 patterns (the same sets as the tests' helpers.random_patterns)."""
-    rng = np.random.default_rng(pattern_seed)
-    while True:
-        data = (rng.random((n_patterns, n_visible)) < 0.5).astype(float)
-        if len(np.unique(data, axis=0)) == n_patterns:
-            return data
 
 
 def excess_nll(job: tuple[str, int, int, bool]) -> tuple[float, float]:

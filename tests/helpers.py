@@ -1,4 +1,4 @@
-"""Helpers shared by the tests: reference models, brute-force enumeration, pattern sets.
+"""Helpers shared by the tests: reference models and brute-force enumeration.
 
 Test modules import them (`from helpers import ...`); conftest.py holds only fixtures."""
 import functools
@@ -6,6 +6,7 @@ import functools
 import numpy as np
 
 from annealrbm import RBM
+from annealrbm.datasets import random_patterns
 from annealrbm.metrics import all_binary_states
 
 
@@ -26,15 +27,6 @@ def brute_force_joint(rbm: RBM):
     energies = rbm.energy(visible, hidden)
     log_z = np.log(np.sum(np.exp(-(energies - energies.min())))) - energies.min()
     return visible, hidden, np.exp(-energies - log_z), log_z
-
-
-def random_patterns(pattern_seed: int, n_patterns: int = 4, n_visible: int = 20) -> np.ndarray:
-    """Distinct random 0/1 patterns (the random four-pattern sets of the training targets)."""
-    rng = np.random.default_rng(pattern_seed)
-    while True:
-        data = (rng.random((n_patterns, n_visible)) < 0.5).astype(float)
-        if len(np.unique(data, axis=0)) == n_patterns:
-            return data
 
 
 @functools.lru_cache(maxsize=None)

@@ -68,3 +68,14 @@ def test_mnist_errors_say_what_to_do(tmp_path, monkeypatch):
     np.savez(tmp_path / "gray.npz", train=np.full((2, 4), 0.5), valid=np.zeros((1, 4)))
     with pytest.raises(ValueError, match="binarize"):
         datasets.load_splits("mnist", tmp_path / "gray.npz")
+
+
+def test_random_patterns_are_distinct_binary_and_fixed_by_the_seed():
+    data = datasets.random_patterns(1004)
+    assert data.shape == (4, 20) and set(np.unique(data)) <= {0.0, 1.0}
+    assert len(np.unique(data, axis=0)) == 4
+    np.testing.assert_array_equal(data, datasets.random_patterns(1004))
+    assert not np.array_equal(data, datasets.random_patterns(1005))
+    assert len(np.unique(datasets.random_patterns(0, n_patterns=8, n_visible=3), axis=0)) == 8  # every 3-bit state
+    with pytest.raises(ValueError, match="cannot draw 9 distinct patterns of 3 bits"):
+        datasets.random_patterns(0, n_patterns=9, n_visible=3)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from dwave.samplers import TreeDecompositionSampler
 
-from annealrbm import RBM, backends, datasets, metrics
+from annealrbm import backends, metrics
 from annealrbm.cli import main
 from helpers import exactly_trained, random_rbm
 

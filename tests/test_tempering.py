@@ -5,7 +5,8 @@ import pytest
 
 from annealrbm import RBM, Trainer, metrics
 from annealrbm.backends import ParallelTempering, make
-from helpers import exactly_trained, random_patterns, random_rbm
+from annealrbm.datasets import random_patterns
+from helpers import exactly_trained, random_rbm
 
 
 def tempered_visible_distribution(rbm: RBM, beta: float) -> np.ndarray:

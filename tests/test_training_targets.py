@@ -5,7 +5,7 @@ import pytest
 
 from annealrbm import RBM, Trainer, metrics
 from annealrbm.experiments import run_pattern_experiment
-from helpers import random_patterns
+from annealrbm.datasets import random_patterns
 
 LN4 = np.log(4)
 HELD_OUT_SETS = (1002, 1003, 1005)

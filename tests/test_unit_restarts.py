@@ -6,7 +6,7 @@ import pytest
 from annealrbm import RBM, Trainer, metrics
 from annealrbm import unit_restarts
 from annealrbm.unit_restarts import check_epochs, redundant_pair, restart_redundant_unit, unexplained_visible_units
-from helpers import random_patterns
+from annealrbm.datasets import random_patterns
 
 
 def trained_without_restarts(pattern_seed: int) -> tuple[RBM, np.ndarray]:
