@@ -58,18 +58,25 @@ class ContrastiveDivergence(Backend):
 
 # Small models (at most this many weights and visible units) get DEFAULT_SMALL_MODEL_CHAINS
 # persistent chains by default: cheap there, and a population large enough that the importance
-# weights keep every mode. Image-sized models (784 visible units) get DEFAULT_CHAINS, about one
-# minibatch, whatever their hidden layer: their updates are many and the chains' sweeps dominate.
+# weights keep every mode. Image-sized models (784 visible units) get DEFAULT_CHAINS, three
+# minibatches, whatever their hidden layer: more chains follow the model's modes better, and
+# their sweeps are cheap next to the update's products. Parallel tempering runs its chains at
+# every temperature, so it keeps one minibatch per temperature (DEFAULT_CHAINS_PER_TEMPERATURE).
 SMALL_MODEL_WEIGHTS = 20_000
 SMALL_MODEL_VISIBLE = 256
 DEFAULT_SMALL_MODEL_CHAINS = 1000
-DEFAULT_CHAINS = 100
+DEFAULT_CHAINS = 300
+DEFAULT_CHAINS_PER_TEMPERATURE = 100
+
+
+def is_small_model(rbm: RBM) -> bool:
+    """Whether `rbm` is small enough for the small-model defaults of the chain backends."""
+    return rbm.n_visible * rbm.n_hidden <= SMALL_MODEL_WEIGHTS and rbm.n_visible <= SMALL_MODEL_VISIBLE
 
 
 def default_num_chains(rbm: RBM) -> int:
-    """Persistent chains used for `rbm` when none are asked for (pcd, and per temperature pt)."""
-    small = rbm.n_visible * rbm.n_hidden <= SMALL_MODEL_WEIGHTS and rbm.n_visible <= SMALL_MODEL_VISIBLE
-    return DEFAULT_SMALL_MODEL_CHAINS if small else DEFAULT_CHAINS
+    """Persistent chains PCD uses for `rbm` when none are asked for."""
+    return DEFAULT_SMALL_MODEL_CHAINS if is_small_model(rbm) else DEFAULT_CHAINS
 
 
 class PersistentContrastiveDivergence(Backend):
@@ -90,7 +97,7 @@ class PersistentContrastiveDivergence(Backend):
     -91.4 unweighted).
 
     num_chains: None (default) gives 1000 chains to models with at most 20,000 weights and 256
-        visible units, and 100 to larger ones.
+        visible units, and 300 to larger ones.
     persist="visible" (default) keeps each chain's visible states, so every update runs whole
     sweeps with the current weights. persist="hidden" keeps the hidden states drawn at the end
     of the previous update, as scikit-learn's BernoulliRBM does: one matrix product fewer per
@@ -135,7 +142,7 @@ class PersistentContrastiveDivergence(Backend):
         """Whether the chains for `rbm` carry importance weights (see `weighted`)."""
         if self.weighted is not None:
             return self.weighted
-        return self.persist == "visible" and default_num_chains(rbm) == DEFAULT_SMALL_MODEL_CHAINS
+        return self.persist == "visible" and is_small_model(rbm)
 
     def chains_for(self, rbm: RBM) -> int:
         """The number of chains used for `rbm` (see num_chains)."""

@@ -11,7 +11,7 @@ from annealrbm.model import RBM, probabilities, sample_from_logits, softplus
 from annealrbm.validation import check_positive_int
 
 from .base import Backend, NegativeSamples
-from .gibbs import default_num_chains
+from .gibbs import DEFAULT_CHAINS_PER_TEMPERATURE, DEFAULT_SMALL_MODEL_CHAINS, is_small_model
 from .importance import systematic_resample_groups
 
 
@@ -43,7 +43,8 @@ class ParallelTempering(Backend):
     weighted chains). Without it the beta = 1 chains lag behind a model that moves fast and
     training can diverge, as plain PCD does.
 
-    num_chains: chains per temperature; None gives PCD's default (`gibbs.default_num_chains`).
+    num_chains: chains per temperature; None gives 1000 for small models (as PCD) and 100 for
+        image-sized ones (see `gibbs.is_small_model`).
     """
 
     name = "pt"
@@ -83,7 +84,7 @@ class ParallelTempering(Backend):
         """Chains per temperature used for `rbm` (see num_chains)."""
         if self.num_chains is not None:
             return self.num_chains
-        return default_num_chains(rbm)
+        return DEFAULT_SMALL_MODEL_CHAINS if is_small_model(rbm) else DEFAULT_CHAINS_PER_TEMPERATURE
 
     def _start_chains(self, rows: int, width: int, dtype, rng: np.random.Generator) -> None:
         if self.chains is None or self.chains.shape != (rows, width):
