@@ -7,6 +7,7 @@ from dwave.samplers import SimulatedAnnealingSampler, TreeDecompositionSampler
 
 from annealrbm import RBM, Trainer, backends, datasets, metrics
 from annealrbm.estimators import negative_statistics
+from annealrbm.backends.gibbs import data_jump, free_energy_from_logits
 from helpers import exactly_trained, random_rbm
 
 
@@ -241,3 +242,36 @@ def test_a_sampler_far_from_beta_one_is_warned_about_once_and_sa_is_not():
         Trainer(RBM(20, 8, seed=0), backend="sa", epochs=20, seed=0, progress=False, evaluate=False).fit(data)
         for _ in range(3):  # a few samples of a sharp model show no excitations: not evidence of an optimiser
             backends.make(TreeDecompositionSampler(), num_reads=3).sample(exactly_trained(904), None, np.random.default_rng(0))
+
+
+def test_data_jumps_leave_the_model_distribution_invariant():
+    """Metropolis-Hastings moves to noisy data vectors, from exact samples of a sharp model
+    (enumeration), keep the exact visible distribution, and most chains move."""
+    rbm = random_rbm(6, 4, seed=3, scale=2.0)
+    states = metrics.all_binary_states(6)
+    exact = np.exp(-rbm.free_energy(states) - metrics.log_partition_function(rbm))
+    batch = states[np.argsort(exact)[-3:]]  # data where the model has its modes, as late in training
+    rng = np.random.default_rng(0)
+    chains = states[rng.choice(64, size=20000, p=exact / exact.sum())]
+    start = chains.copy()
+    logits = rbm.hidden_logits(chains, check=False)
+    for _ in range(20):
+        chains, logits = data_jump(rbm, chains, logits, free_energy_from_logits(rbm, chains, logits), batch, rng)
+    np.testing.assert_allclose(logits, rbm.hidden_logits(chains, check=False))
+    codes = chains @ (2 ** np.arange(6))  # the index of each state in all_binary_states
+    sampled = np.bincount(codes.astype(int), minlength=64) / len(chains)
+    assert np.abs(sampled - exact).max() < 0.015
+    assert 0.5 * np.abs(sampled - exact).sum() < 0.03  # total variation
+    assert np.mean(np.any(chains != start, axis=1)) > 0.2
+
+
+def test_data_jumps_keep_pcd_from_diverging_on_a_set_where_its_chains_collapse():
+    data = datasets.random_patterns(2521)  # plain weighted PCD: 4 of seeds 0-9 diverge (5 to 81 nats)
+    results = {}
+    for jumps in (False, True):
+        rbm = RBM(20, 8, seed=2)
+        Trainer(rbm, backend="pcd", epochs=200, seed=2, progress=False, evaluate=False,
+                backend_options={"data_jumps": jumps}).fit(data)
+        results[jumps] = -metrics.log_likelihood(rbm, data) - np.log(4)
+    assert results[False] > 5.0
+    assert results[True] < 0.1
