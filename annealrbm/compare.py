@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -48,7 +49,7 @@ class RunSpec:
     dtype: str | None = None  # None: the model's default (float32 for large models)
     fidelity_samples: int = 4000  # sampler fidelity at the last epoch; 0: not measured (RBMs only)
     model: str = "rbm"  # the model kind (annealrbm.models.MODEL_KINDS)
-    report_progress: bool = False  # print a line when the run finishes
+    report_progress: bool = False  # print a line at every tenth of the epochs (when slow) and at the end
 
 
 @dataclass
@@ -87,12 +88,27 @@ def _log_likelihoods(rbm: RBM, train: np.ndarray, test: np.ndarray, seed: int, a
     }
 
 
+# A run's progress line at a tenth of its epochs is printed only this many seconds after its
+# previous line: fast runs print only their final line.
+PROGRESS_SECONDS = 5.0
+
+
+def _progress_line(spec: RunSpec, row: dict[str, Any]) -> str:
+    if "test_log_likelihood" in row:
+        quality = f"log-likelihood {row['test_log_likelihood']:.3f}"
+    else:
+        quality = f"reconstruction error {row['reconstruction_error']:.4f}"
+    return f"  {spec.backend} seed {spec.seed}: epoch {row['epoch']}/{spec.epochs}, {quality}, {row['wall_seconds']:.1f} s of training"
+
+
 def run_one(spec: RunSpec, train: np.ndarray, test: np.ndarray) -> RunResult:
     """Train one backend from the seed's initial model; evaluate at the chosen epochs."""
     rbm = build_model(spec.model, train.shape[1], spec.n_hidden, seed=spec.seed, dtype=spec.dtype)
     rows: list[dict[str, Any]] = []
     totals = {"wall_seconds": 0.0, "sampler_seconds": 0.0, "qpu_access_seconds": 0.0}
     evaluation_rng = np.random.default_rng(spec.seed)
+    last_line = [time.perf_counter()]
+    tenth = max(1, spec.epochs // 10)
 
     def evaluate(record: dict, trainer: Trainer) -> None:
         totals["wall_seconds"] += record["seconds"]
@@ -106,6 +122,11 @@ def run_one(spec: RunSpec, train: np.ndarray, test: np.ndarray) -> RunResult:
             # the same AIS seed for every backend: their estimates share random numbers
             row.update(_log_likelihoods(model, train, test, spec.seed, spec.ais_options))
         rows.append(row)
+        now = time.perf_counter()
+        if (spec.report_progress and record["epoch"] % tenth == 0 and record["epoch"] < spec.epochs
+                and now - last_line[0] >= PROGRESS_SECONDS):
+            print(_progress_line(spec, row), flush=True)
+            last_line[0] = now
 
     trainer = Trainer(rbm, backend=spec.backend, epochs=spec.epochs, seed=spec.seed, progress=None,
                       evaluate=False, callbacks=[evaluate], backend_options=spec.backend_options,

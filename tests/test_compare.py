@@ -170,3 +170,18 @@ def test_resume_loads_finished_runs_and_gives_the_same_results(tmp_path):
     # other settings are not taken from the kept runs
     other = compare.run_comparison(train, train, ["cd"], [0], 6, 3, fidelity_samples=0, resume_dir=tmp_path, resume=True)
     assert other[0].rows[-1]["epoch"] == 6
+
+
+def test_a_slow_run_reports_its_progress_at_every_tenth_of_its_epochs(capsys, monkeypatch):
+    monkeypatch.setattr(compare, "PROGRESS_SECONDS", 0.0)  # every run counts as slow
+    train = datasets.bars_and_stripes(3)
+    spec = compare.RunSpec("cd", seed=0, epochs=20, n_hidden=4, fidelity_samples=0, report_progress=True)
+    result = compare.run_one(spec, train, train)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(",")[0] for line in lines[:-1]] == [f"  cd seed 0: epoch {e}/20" for e in range(2, 20, 2)]
+    log_likelihood = result.rows[1]["test_log_likelihood"]  # epoch 2
+    assert f"log-likelihood {log_likelihood:.3f}" in lines[0]
+    assert lines[-1].startswith("  cd seed 0 finished:")
+    monkeypatch.setattr(compare, "PROGRESS_SECONDS", 1e9)  # a fast run prints only its final line
+    compare.run_one(spec, train, train)
+    assert len(capsys.readouterr().out.splitlines()) == 1
