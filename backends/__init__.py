@@ -15,7 +15,7 @@ from .gibbs import ContrastiveDivergence, LongRunGibbs, PersistentContrastiveDiv
 from .qpu import EmulatedQPUSampler, QPUBudgetExceeded, QPUSampler, QPUWarning, mock_qpu, solver_summary
 from .qpu_connection import QPUConfigurationError, QPUUnavailable, connect, redact, token_is_configured
 from .registry import available, describe, make, option_help, options, register
-from .retry import RetryPolicy, SamplerFault, SamplerUnavailable
+from .retry import RetryComposite, RetryPolicy, SamplerFault, SamplerUnavailable
 from .tempering import ParallelTempering
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "BipartiteAnnealingSampler",
     "BipartiteAnnealing",
     "ThreadedReadsComposite",
+    "RetryComposite",
     "RetryPolicy",
     "SamplerFault",
     "SamplerUnavailable",

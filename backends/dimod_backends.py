@@ -20,7 +20,7 @@ from annealrbm.validation import check_positive_int
 
 from .base import Backend, NegativeSamples
 from .boltzmann_check import TemperatureCheck, refuse_non_boltzmann
-from .retry import RetryPolicy, call_with_retries
+from .retry import RetryComposite, RetryPolicy
 from .threaded_reads import ThreadedReadsComposite
 
 _SEED_LIMIT = 2**31 - 1
@@ -62,6 +62,7 @@ class DimodSamplerBackend(Backend):
         self.sampler = sampler
         self.bqm_beta = float(bqm_beta)
         self.retry_policy = retry_policy or RetryPolicy()
+        self.retrying = RetryComposite(sampler, self.retry_policy)  # every call goes through it
         self.sample_kwargs = sample_kwargs
 
     def call_kwargs(self, rbm: RBM, rng: np.random.Generator) -> dict[str, Any]:
@@ -75,9 +76,7 @@ class DimodSamplerBackend(Backend):
         bqm = rbm.to_bqm(self.bqm_beta)
         kwargs = self.call_kwargs(rbm, rng)
         start = time.perf_counter()
-        sampleset = call_with_retries(
-            lambda: self.sampler.sample(bqm, **kwargs), bqm.variables, self.retry_policy, type(self.sampler).__name__
-        )
+        sampleset = self.retrying.sample(bqm, **kwargs)
         seconds = time.perf_counter() - start
         visible, hidden = rbm.states_from_sampleset(sampleset)
         if self.temperature_check is not None and isinstance(rbm, RBM):
@@ -92,8 +91,7 @@ class DimodSamplerBackend(Backend):
         kwargs = DimodSamplerBackend.call_kwargs(self, model, rng)  # no persistent starts: another problem
         if isinstance(self, SimulatedAnnealing):
             kwargs["beta_range"] = self.beta_range or (min(hot_beta(model), 0.1 * self.beta), self.beta)
-        sampleset = call_with_retries(lambda: self.sampler.sample(bqm, **kwargs), bqm.variables, self.retry_policy,
-                                      type(self.sampler).__name__)
+        sampleset = self.retrying.sample(bqm, **kwargs)
         states, _ = sampleset_to_states(sampleset, bqm.num_variables, 0)  # every variable a hidden unit
         return states.reshape(len(states), len(batch), model.n_hidden)
 

@@ -42,7 +42,7 @@ from annealrbm.validation import check_non_negative, check_positive_int
 from .base import Backend, NegativeSamples
 from .embedding import EmbeddingSet, find_embeddings, find_graph_embedding
 from .qpu_connection import connect
-from .retry import RetryPolicy, call_with_retries
+from .retry import RetryComposite, RetryPolicy
 
 CHAIN_BREAK_METHODS = {"majority_vote": majority_vote, "discard": discard, "weighted_random": weighted_random}
 MAX_SCALE_OVER_RANGE = 4.0  # never scale beyond 4x what fits: past that most couplers would clip
@@ -280,14 +280,12 @@ class QPUSampler(Backend):
         for index in range(max(1, transforms)):
             self._before_call(rng)
             label = f"{self.label} call {self.calls + 1}" + (f" srt {index + 1}/{transforms}" if transforms else "")
+            # timeouts, lost connections, solver failures and malformed answers are retried
+            sampler = RetryComposite(self.sampler, self.retry_policy, "QPU")
             if transforms:
                 flips = rng.random((1, problem.num_variables)) < 0.5  # drawn from our seeded stream
-                sampler, params["srts"] = SpinReversalTransformComposite(self.sampler), flips
-            else:
-                sampler = self.sampler
-            # timeouts, lost connections, solver failures and malformed answers are retried
-            sampleset = call_with_retries(lambda: sampler.sample(problem, num_reads=reads, label=label, **params),
-                                          problem.variables, self.retry_policy, "QPU")
+                sampler, params["srts"] = SpinReversalTransformComposite(sampler), flips
+            sampleset = sampler.sample(problem, num_reads=reads, label=label, **params)
             timing = sampleset.info.get("timing", {})
             access += float(timing.get("qpu_access_time", 0.0)) * 1e-6
             answers.append(sampleset)

@@ -118,3 +118,34 @@ def call_with_retries(
             warnings.warn(f"{what} call failed ({reason}); retry {attempt} of {policy.max_attempts - 1} in {delay:g} s",
                           RuntimeWarning, stacklevel=2)
             policy.sleep(delay)
+
+
+class RetryComposite(dimod.ComposedSampler):
+    """A dimod composite that retries its child's failed or malformed answers (`call_with_retries`).
+
+    Wrap any sampler, local or remote: `RetryComposite(DWaveSampler(), RetryPolicy(max_attempts=3))`.
+    The child's parameters and properties pass through unchanged, and every retry repeats the
+    call with the same arguments, so a retried run equals an untroubled one. `what` names the
+    sampler in warnings and errors (default: the child's class name).
+    """
+
+    def __init__(self, child: dimod.Sampler, policy: RetryPolicy | None = None, what: str | None = None) -> None:
+        self._children = [child]
+        self.policy = policy or RetryPolicy()
+        self.what = what or type(child).__name__
+
+    @property
+    def children(self) -> list[dimod.Sampler]:
+        return self._children
+
+    @property
+    def parameters(self) -> dict:
+        return dict(self.child.parameters)
+
+    @property
+    def properties(self) -> dict:
+        return {"child_properties": dict(self.child.properties)}
+
+    def sample(self, bqm: dimod.BinaryQuadraticModel, **parameters) -> dimod.SampleSet:
+        """The child's answer for `bqm`, retried under the policy until it is usable."""
+        return call_with_retries(lambda: self.child.sample(bqm, **parameters), bqm.variables, self.policy, self.what)

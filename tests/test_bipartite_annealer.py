@@ -164,18 +164,20 @@ def test_population_annealing_cannot_continue_from_given_states():
 
 def test_dimod_conformance_suite():
     """dimod's own sampler tests (empty BQMs, vartypes, labels) and API checks, for the annealer
-    and for ThreadedReadsComposite around SimulatedAnnealingSampler."""
+    and for ThreadedReadsComposite and RetryComposite around SimulatedAnnealingSampler."""
     import unittest
 
     from dimod.testing import assert_composite_api, assert_sampler_api, load_sampler_bqm_tests
     from dwave.samplers import SimulatedAnnealingSampler
 
-    from annealrbm.backends import BipartiteAnnealingSampler, ThreadedReadsComposite
+    from annealrbm.backends import BipartiteAnnealingSampler, RetryComposite, ThreadedReadsComposite
 
     composite = ThreadedReadsComposite(SimulatedAnnealingSampler(), 2)
+    retrying = RetryComposite(SimulatedAnnealingSampler())
     assert_sampler_api(BipartiteAnnealingSampler())
-    assert_sampler_api(composite)
-    assert_composite_api(composite)
+    for wrapper in (composite, retrying):
+        assert_sampler_api(wrapper)
+        assert_composite_api(wrapper)
 
     @load_sampler_bqm_tests(BipartiteAnnealingSampler)
     class AnnealerSuite(unittest.TestCase):
@@ -185,11 +187,15 @@ def test_dimod_conformance_suite():
     class CompositeSuite(unittest.TestCase):
         pass
 
+    @load_sampler_bqm_tests(retrying)
+    class RetrySuite(unittest.TestCase):
+        pass
+
     suite = unittest.TestSuite()
-    for case in (AnnealerSuite, CompositeSuite):
+    for case in (AnnealerSuite, CompositeSuite, RetrySuite):
         suite.addTests(unittest.defaultTestLoader.loadTestsFromTestCase(case))
     result = unittest.TextTestRunner(stream=open(os.devnull, "w")).run(suite)
-    assert result.testsRun >= 60 and not result.failures and not result.errors, result.failures + result.errors
+    assert result.testsRun >= 90 and not result.failures and not result.errors, result.failures + result.errors
 
 
 @pytest.mark.parametrize("kwargs, message", [({"num_reads": 0}, "num_reads"), ({"num_reads": 2.5}, "num_reads"),

@@ -12,7 +12,7 @@ import pytest
 from dwave.samplers import SimulatedAnnealingSampler
 
 from annealrbm import RBM, Trainer, backends, checkpoint, cli, datasets, fileio
-from annealrbm.backends.retry import RetryPolicy, SamplerUnavailable, call_with_retries
+from annealrbm.backends.retry import RetryComposite, RetryPolicy, SamplerUnavailable, call_with_retries
 from annealrbm import trainer as trainer_module
 from annealrbm.trainer import TrainingInterrupted
 from faults import FAULTS, FaultInjectingSampler, FaultInjector
@@ -228,6 +228,22 @@ def test_persistent_failure_saves_the_last_epoch_and_resume_finishes_the_run(tmp
     resumed, trainer = train_sa(SimulatedAnnealingSampler(), epochs=6, checkpoint_dir=tmp_path)
     trainer.fit(DATA, resume=True)
     np.testing.assert_array_equal(resumed.W, reference.W)
+
+
+def test_the_retry_composite_repeats_a_failed_call_with_the_same_arguments():
+    bqm = RBM(4, 3, seed=0).to_bqm()
+    clean = SimulatedAnnealingSampler().sample(bqm, num_reads=20, seed=7)
+    flaky = FaultInjectingSampler(SimulatedAnnealingSampler(), fault="timeout", fail_first=2)
+    delays = []
+    retrying = RetryComposite(flaky, no_wait_policy(delays))
+    assert retrying.child is flaky and retrying.parameters == flaky.parameters
+    with pytest.warns(RuntimeWarning, match="FaultInjectingSampler call failed"):
+        answer = retrying.sample(bqm, num_reads=20, seed=7)
+    assert flaky.injector.failures == 2 and delays == [0.5, 1.0]
+    np.testing.assert_array_equal(answer.record.sample, clean.record.sample)
+    with pytest.raises(SamplerUnavailable, match="failed 3 time"):
+        RetryComposite(FaultInjectingSampler(SimulatedAnnealingSampler(), fault="empty", fail_first=5),
+                       no_wait_policy(attempts=3)).sample(bqm, num_reads=2)
 
 
 def test_errors_that_retrying_cannot_fix_are_raised_at_once():
