@@ -137,18 +137,19 @@ def _tile(target: nx.Graph, size: int) -> nx.Graph:
     return graphs.chimera_graph(size, size, target.graph["tile"])
 
 
-def _many_copies(target: nx.Graph, n_visible: int, n_hidden: int, num_copies: int | None, seed: int) -> list[Embedding]:
-    """Disjoint copies from a tile embedding translated over the lattice (None: as many as fit)."""
-    from minorminer.busclique import busgraph_cache
+def _many_copies(target: nx.Graph, source: nx.Graph, tile_embedding_of, num_copies: int | None,
+                 seed: int) -> list[Embedding]:
+    """Disjoint copies of `source`: the embedding `tile_embedding_of(tile)` finds on the smallest
+    sublattice tile that holds it, translated over the lattice; else minorminer's greedy search
+    on the whole chip (None: as many as fit)."""
     from minorminer.utils.parallel_embeddings import find_multiple_embeddings, find_sublattice_embeddings
 
-    source = source_graph(n_visible, n_hidden)
     rows = target.graph.get("rows", 0)
     found: list = []
     if target.graph.get("family") in ("chimera", "pegasus", "zephyr"):
         for size in range(2, rows + 1):
             tile = _tile(target, size)
-            tile_embedding = busgraph_cache(tile).find_biclique_embedding(n_visible, n_hidden)
+            tile_embedding = tile_embedding_of(tile)
             if not tile_embedding:
                 continue
             with warnings.catch_warnings():
@@ -166,6 +167,13 @@ def _many_copies(target: nx.Graph, n_visible: int, n_hidden: int, num_copies: in
             embedder=minorminer.find_embedding, embedder_kwargs={"timeout": 20, "random_seed": seed},
         )
     return [{int(label): tuple(int(q) for q in chain) for label, chain in e.items()} for e in found]
+
+
+def _biclique_copies(target: nx.Graph, n_visible: int, n_hidden: int, num_copies: int | None, seed: int) -> list[Embedding]:
+    from minorminer.busclique import busgraph_cache
+
+    return _many_copies(target, source_graph(n_visible, n_hidden),
+                        lambda tile: busgraph_cache(tile).find_biclique_embedding(n_visible, n_hidden), num_copies, seed)
 
 
 def _valid(embeddings: list[Embedding], target: nx.Graph, n_visible: int, n_hidden: int) -> bool:
@@ -207,7 +215,7 @@ def find_embeddings(
                 return EmbeddingSet(embeddings, True, path)
         except (ValueError, KeyError, TypeError, AttributeError):
             pass  # unreadable cache entry: find the embeddings again and overwrite it
-    embeddings = _many_copies(target, n_visible, n_hidden, num_copies, seed)
+    embeddings = _biclique_copies(target, n_visible, n_hidden, num_copies, seed)
     if not embeddings:  # too big for any tile: one copy on the whole chip
         embeddings = [e for e in [_one_copy(target, n_visible, n_hidden, seed)] if e]
     if not embeddings:
@@ -226,44 +234,71 @@ def find_embeddings(
 
 def find_graph_embedding(
     target: nx.Graph, n_units: int, edges, qubits: list | None = None, solver: str = "",
-    directory: Path | None = None, seed: int = 0,
+    directory: Path | None = None, seed: int = 0, num_copies: int | None = 1,
 ) -> EmbeddingSet:
-    """One embedding of a Boltzmann machine's graph (units 0..n_units-1 coupled along `edges`)
-    on `target`, from the disk cache when present.
+    """Disjoint embeddings of a Boltzmann machine's graph (units 0..n_units-1 coupled along
+    `edges`) on `target`, from the disk cache when present.
 
     A hardware-native model (`qubits` given, every edge a coupler of `target`) maps each unit
-    to its own qubit; a fully connected one gets busclique's clique embedding (short, uniform
-    chains); any other graph minorminer.find_embedding's.
+    to its own qubit: one copy. Otherwise `num_copies` copies (None: as many as fit), from a
+    tile embedding translated over the lattice as for RBMs: busclique's clique embedding
+    (short, uniform chains) for a fully connected model, minorminer.find_embedding's for any
+    other graph. Raises QPUConfigurationError when none fits, or fewer than asked for.
     """
     pairs = [(int(u), int(v)) for u, v in edges]
     if qubits is not None and all(target.has_edge(qubits[u], qubits[v]) for u, v in pairs):
         return EmbeddingSet([{unit: (qubit,) for unit, qubit in enumerate(qubits)}], True, Path())
     digest = hashlib.sha256(json.dumps([n_units, pairs]).encode()).hexdigest()[:16]
-    key = f"{solver or 'qpu'}-{graph_fingerprint(target)}-graph{n_units}-{digest}"
+    copies = "max" if num_copies is None else str(int(num_copies))
+    key = f"{solver or 'qpu'}-{graph_fingerprint(target)}-graph{n_units}-{digest}-copies{copies}"
     path = (directory or cache_dir()) / "embeddings" / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', key)}.json"
     if path.exists():
         try:
             stored = json.loads(path.read_text())
-            embedding = {int(k): tuple(v) for k, v in stored["embeddings"][0].items()}
-            if stored.get("format") == FORMAT and _valid_graph_embedding(embedding, target, n_units, pairs):
-                return EmbeddingSet([embedding], True, path)
+            embeddings = [{int(k): tuple(v) for k, v in e.items()} for e in stored["embeddings"]]
+            if stored.get("format") == FORMAT and _disjoint_graph_embeddings(embeddings, target, n_units, pairs):
+                return EmbeddingSet(embeddings, True, path)
         except (ValueError, KeyError, TypeError, AttributeError, IndexError):
-            pass  # unreadable cache entry: find the embedding again and overwrite it
-    cache = _busgraph(target)
-    if cache is not None and len(pairs) == n_units * (n_units - 1) // 2:
-        found = cache.find_clique_embedding(n_units)
-    else:
+            pass  # unreadable cache entry: find the embeddings again and overwrite it
+    source = nx.Graph(pairs)
+    source.add_nodes_from(range(n_units))
+    complete = len(pairs) == n_units * (n_units - 1) // 2
+
+    def tile_embedding_of(tile: nx.Graph):
+        if complete:
+            from minorminer.busclique import busgraph_cache
+
+            return busgraph_cache(tile).find_clique_embedding(n_units)
+        if tile.number_of_nodes() < n_units:
+            return {}
         import minorminer
 
-        found = minorminer.find_embedding(pairs, target.edges, random_seed=seed, timeout=60)
-    embedding = {int(label): tuple(int(q) for q in chain) for label, chain in (found or {}).items()}
-    if not _valid_graph_embedding(embedding, target, n_units, pairs):
+        return minorminer.find_embedding(pairs, tile.edges, random_seed=seed, timeout=10)
+
+    embeddings = [e for e in _many_copies(target, source, tile_embedding_of, num_copies, seed)
+                  if _valid_graph_embedding(e, target, n_units, pairs)]
+    cache = _busgraph(target) if complete and not embeddings else None
+    if cache is not None:  # a clique only the whole chip holds, around its missing qubits
+        found = cache.find_clique_embedding(n_units)
+        embeddings = [e for e in [{int(k): tuple(int(q) for q in v) for k, v in (found or {}).items()}]
+                      if _valid_graph_embedding(e, target, n_units, pairs)]
+    if not embeddings:
         raise QPUConfigurationError(
             f"no embedding of this {n_units}-unit, {len(pairs)}-edge model was found on {solver or 'this QPU'}: "
             "use fewer units, a sparser or hardware-native graph, or a classical backend (sa, pcd)")
+    if num_copies is not None and len(embeddings) < num_copies:
+        raise QPUConfigurationError(
+            f"only {len(embeddings)} disjoint copies of this {n_units}-unit model fit on {solver or 'this QPU'}, "
+            f"{num_copies} were asked for: ask for at most {len(embeddings)}")
     write_json(path, {"format": FORMAT, "format_version": FORMAT_VERSION, "solver": solver, "units": n_units,
-                      "embeddings": [{str(k): list(v) for k, v in embedding.items()}]})
-    return EmbeddingSet([embedding], False, path)
+                      "embeddings": [{str(k): list(v) for k, v in e.items()} for e in embeddings]})
+    return EmbeddingSet(embeddings, False, path)
+
+
+def _disjoint_graph_embeddings(embeddings: list[Embedding], target: nx.Graph, n_units: int, pairs: list) -> bool:
+    used = [q for embedding in embeddings for chain in embedding.values() for q in chain]
+    return (bool(embeddings) and len(used) == len(set(used))
+            and all(_valid_graph_embedding(e, target, n_units, pairs) for e in embeddings))
 
 
 def _valid_graph_embedding(embedding: Embedding, target: nx.Graph, n_units: int, pairs: list) -> bool:

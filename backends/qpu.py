@@ -110,7 +110,7 @@ class QPUSampler(Backend):
     name = "qpu"
     description = "D-Wave QPU through Leap: cached biclique embeddings, own scaling, temperature correction"
     checkpointed = ("hardware_beta", "calls", "total_qpu_access_seconds")
-    any_graph = True  # RBMs get disjoint biclique copies; other graphs one embedding each
+    any_graph = True  # RBMs get disjoint biclique copies, other graphs copies of their own embedding
 
     def __init__(
         self,
@@ -174,14 +174,15 @@ class QPUSampler(Backend):
 
     # --- embedding -----------------------------------------------------------------------------
     def embeddings_for(self, rbm: RBM) -> EmbeddingSet:
-        """The cached disjoint embeddings for this RBM's shape (found on first use); for a
-        Boltzmann machine on another graph, one embedding of its graph (`find_graph_embedding`)."""
+        """The cached disjoint embeddings for this RBM's shape, or of a Boltzmann machine's graph
+        (`find_graph_embedding`), found on first use."""
         if not isinstance(rbm, RBM):
             key = ("graph", rbm.n_units, rbm.edges.tobytes(), tuple(rbm.qubits or ()))
             if key not in self._embeddings:
                 self._embeddings[key] = find_graph_embedding(
                     self.sampler.to_networkx_graph(), rbm.n_units, rbm.edges, qubits=rbm.qubits,
-                    solver=self.solver_name, directory=Path(self.cache_dir) if self.cache_dir else None)
+                    solver=self.solver_name, directory=Path(self.cache_dir) if self.cache_dir else None,
+                    num_copies=self.num_copies)
             return self._embeddings[key]
         shape = (rbm.n_visible, rbm.n_hidden)
         if shape not in self._embeddings:

@@ -285,7 +285,11 @@ def test_fully_connected_bm_trains_on_the_emulated_qpu_with_a_clique_embedding(t
         warnings.simplefilter("ignore", QPUWarning)
         history = Trainer(model, backend=backend, epochs=60, seed=0, progress=False).fit(BARS_AND_STRIPES_3)
     embedding = backend.embeddings_for(model)
-    assert len(embedding.embeddings) == 1 and embedding.max_chain_length > 1  # K12 needs chains
+    assert len(embedding.embeddings) == 10 and embedding.max_chain_length > 1  # mock_qpu's copies; K12 needs chains
+    qubits = [q for copy in embedding.embeddings for chain in copy.values() for q in chain]
+    assert len(qubits) == len(set(qubits))  # disjoint
+    samples = backend.sample(model, BARS_AND_STRIPES_3, np.random.default_rng(0))
+    assert samples.visible.shape == (100 * 10, 9) and samples.info["num_copies"] == 10
     assert 0.8 < history.last["beta_eff"] < 1.25
     assert 0 <= history.last["chain_break_fraction"] < 0.05
     # measured: 2.88 after 100 epochs (exact training: 2.66; untrained: 6.24)

@@ -53,6 +53,28 @@ def test_embedding_cache_is_hit_on_the_second_run(tmp_path):
     assert sorted(first.embeddings[0]) == list(range(28))  # visible 0..19, hidden 20..27
 
 
+def test_a_boltzmann_machine_graph_gets_disjoint_cached_copies():
+    import networkx as nx
+    from dwave.embedding import is_valid_embedding
+
+    from annealrbm.models import BoltzmannMachine
+
+    model = BoltzmannMachine.semi_restricted(9, 3, seed=0)  # visible-visible and visible-hidden edges
+    first = mock(num_copies=4).embeddings_for(model)
+    assert len(first.embeddings) == 4 and not first.cache_hit
+    target = mock(num_copies=4).sampler.to_networkx_graph()
+    source = nx.Graph([tuple(edge) for edge in model.edges.tolist()])
+    assert all(is_valid_embedding(copy, source, target) for copy in first.embeddings)
+    qubits = [q for copy in first.embeddings for chain in copy.values() for q in chain]
+    assert len(qubits) == len(set(qubits))
+    second = mock(num_copies=4).embeddings_for(BoltzmannMachine.semi_restricted(9, 3, seed=1))
+    assert second.cache_hit and second.embeddings == first.embeddings
+    samples = mock(num_copies=4, num_reads=10).sample(model, None, np.random.default_rng(0))
+    assert samples.visible.shape == (40, 9) and samples.hidden.shape == (40, 3)
+    with pytest.raises(QPUConfigurationError, match=r"only \d+ disjoint copies of this 12-unit model"):
+        mock(num_copies=5000).embeddings_for(model)
+
+
 def test_corrupt_cache_entry_is_replaced(tmp_path):
     found = mock(num_copies=1).embeddings_for(RBM(6, 4, seed=0))
     found.path.write_text(json.dumps({"format": "annealrbm.embeddings", "embeddings": [{"0": [999999]}]}))
