@@ -171,7 +171,7 @@ class Trainer:
         self.backend = backends.make(backend, **(backend_options or {}))
         if clamped_sampling and not (self.general and hasattr(self.backend, "sample_clamped")):
             raise ValueError("clamped_sampling samples the positive phase of a Boltzmann machine whose hidden units "
-                             "interact with a dimod-sampler backend ('sa', 'exact' or a dimod sampler)")
+                             "interact with a dimod-sampler backend ('sa', 'exact', 'qpu' or a dimod sampler)")
         if self.general and not self.backend.any_graph:
             raise ValueError(
                 f"backend {self.backend.name!r} samples RBMs only; a {type(rbm).__name__} trains with 'exact', 'sa', "

@@ -230,16 +230,15 @@ class QPUSampler(Backend):
 
     # --- problem -------------------------------------------------------------------------------
     def _embedded_problem(
-        self, source: dimod.BinaryQuadraticModel, embeddings: EmbeddingSet
+        self, copies: list[tuple[dimod.BinaryQuadraticModel, dict]]
     ) -> tuple[dimod.BinaryQuadraticModel, float]:
-        """All copies of the SPIN `source` embedded at scale 1, and the largest scale at which
-        they fit the ranges."""
-        _, (_, _, couplings), _ = source.to_numpy_vectors()
-        largest_j = float(np.abs(couplings).max(initial=0.0))
+        """Every (SPIN source, embedding) pair embedded side by side at scale 1, and the largest
+        scale at which they fit the ranges."""
+        largest_j = max(float(np.abs(source.to_numpy_vectors()[1][2]).max(initial=0.0)) for source, _ in copies)
         chain = max(self.chain_strength * largest_j, self.min_chain_strength)
         adjacency = self.sampler.adjacency
         target = dimod.BinaryQuadraticModel(dimod.SPIN)
-        for embedding in embeddings.embeddings:
+        for source, embedding in copies:
             target.update(embed_bqm(source, embedding, adjacency, chain_strength=chain))
         linear, (_, _, quadratic), _ = target.to_numpy_vectors()
         ratio = max(_fit_ratio(linear, *self.h_range), _fit_ratio(quadratic, *self.j_range), 1e-12)
@@ -299,7 +298,7 @@ class QPUSampler(Backend):
         embeddings = self.embeddings_for(rbm)
         source = rbm.to_bqm()
         source_spin = source.spin  # the QPU's form; answers come back SPIN and unembed against it
-        problem, largest_fitting = self._embedded_problem(source_spin, embeddings)
+        problem, largest_fitting = self._embedded_problem([(source_spin, e) for e in embeddings.embeddings])
         scale = self._next_scale(largest_fitting)
         submitted, clipped = self._scaled(problem, scale)
         if clipped and not self._clipping_reported:  # once per run; every call's count is in info
@@ -354,6 +353,46 @@ class QPUSampler(Backend):
             "problem_label": f"{self.label} call {self.calls}",
         }
         return NegativeSamples(visible, hidden, info)
+
+    # --- clamped sampling ----------------------------------------------------------------------
+    def hidden_embeddings_for(self, model) -> EmbeddingSet:
+        """Disjoint embeddings of the graph among a Boltzmann machine's hidden units (cached)."""
+        n_v, n_h = model.n_visible, model.n_hidden
+        hidden_pairs = model.edges[(model.edges >= n_v).all(axis=1)] - n_v
+        key = ("hidden", n_h, hidden_pairs.tobytes())
+        if key not in self._embeddings:
+            self._embeddings[key] = find_graph_embedding(
+                self.sampler.to_networkx_graph(), n_h, hidden_pairs, solver=self.solver_name,
+                directory=Path(self.cache_dir) if self.cache_dir else None, num_copies=self.num_copies)
+        return self._embeddings[key]
+
+    def sample_clamped(self, model, batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Hidden states drawn with the visible units clamped to each row of `batch` (the positive
+        phase of a model whose hidden units interact): each row's problem on its own embedded
+        copy of the hidden graph, as many rows per QPU call as there are copies, at the scale
+        the temperature correction has set. Returns (reads, rows, n_hidden) 0/1 states."""
+        embeddings = self.hidden_embeddings_for(model).embeddings
+        method = CHAIN_BREAK_METHODS[self.chain_break_method]
+        per_row: list[np.ndarray] = []
+        for first in range(0, len(batch), len(embeddings)):
+            rows = batch[first:first + len(embeddings)]
+            sources = [model.clamped_bqm(row[np.newaxis], 1.0).spin for row in rows]  # variables 0..n_hidden-1
+            problem, largest_fitting = self._embedded_problem(list(zip(sources, embeddings)))
+            submitted, _ = self._scaled(problem, self._next_scale(largest_fitting))
+            answers, access_seconds = self._submit(submitted, rng)
+            self.calls += 1
+            self.total_qpu_access_seconds += access_seconds
+            for source, embedding in zip(sources, embeddings):
+                states = []
+                for answer in answers:
+                    unembedded = unembed_sampleset(answer, embedding, source, chain_break_method=method)
+                    order = np.argsort(np.asarray(list(unembedded.variables)))  # columns as variables 0..n_hidden-1
+                    states.append(unembedded.record.sample[:, order])
+                per_row.append((np.vstack(states) > 0).astype(np.float64))  # SPIN -> 0/1
+        reads = min(len(states) for states in per_row)
+        if reads == 0:
+            raise RuntimeError("the QPU returned no usable clamped samples (every chain broken?)")
+        return np.stack([states[:reads] for states in per_row], axis=1)
 
 
 def mock_qpu(
