@@ -185,3 +185,12 @@ def test_a_slow_run_reports_its_progress_at_every_tenth_of_its_epochs(capsys, mo
     monkeypatch.setattr(compare, "PROGRESS_SECONDS", 1e9)  # a fast run prints only its final line
     compare.run_one(spec, train, train)
     assert len(capsys.readouterr().out.splitlines()) == 1
+
+
+def test_compare_says_when_its_likelihoods_use_the_mean_field_bound(tmp_path):
+    code = main(["--quiet", "compare", "--dataset", "bars-and-stripes-3", "--model", "fully-connected", "--hidden", "22",
+                 "--backends", "pcd", "--seeds", "1", "--epochs", "1", "--ais-betas", "200", "--out", str(tmp_path)])
+    assert code == 0
+    assert "mean-field lower bound" in (tmp_path / "summary.md").read_text()
+    rows = list(csv.DictReader((tmp_path / "results.csv").open()))
+    assert rows[-1]["free_energy"] == "mean-field bound" and float(rows[-1]["test_log_likelihood"]) < 0

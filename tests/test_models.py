@@ -421,3 +421,33 @@ def test_persistent_backends_sample_the_boltzmann_distribution_of_any_graph(back
     frequencies = np.bincount((drawn @ (2 ** np.arange(model.n_units)[::-1])).astype(int), weights=weights,
                               minlength=len(states))
     assert np.abs(frequencies - probabilities).max() < 0.02
+
+
+def test_mean_field_free_energy_bounds_the_exact_one_and_is_exact_without_hidden_couplings():
+    from annealrbm.models import enumeration
+
+    visible = all_states(6)
+    dbm = randomised(DBM([6, 5, 4]), seed=3, scale=0.8)  # 9 interacting hidden units
+    bound, exact = enumeration.mean_field_free_energy(dbm, visible), dbm.free_energy(visible)
+    assert np.all(bound >= exact - 1e-9) and np.mean(bound - exact) < 0.3
+    weak = randomised(DBM([6, 5, 4]), seed=3, scale=0.2)
+    weak_gap = enumeration.mean_field_free_energy(weak, visible) - weak.free_energy(visible)
+    assert np.all(weak_gap >= -1e-9) and weak_gap.max() < 0.05  # second order in the couplings: measured 0.026
+    semi = randomised(BoltzmannMachine.semi_restricted(6, 4), seed=5)  # q(h | v) is the exact posterior
+    np.testing.assert_allclose(enumeration.mean_field_free_energy(semi, visible), semi.free_energy(visible), atol=1e-9)
+
+
+def test_likelihood_bounds_of_a_dbm_with_too_many_hidden_units_use_the_mean_field_bound(monkeypatch):
+    from annealrbm.models import enumeration
+
+    dbm = randomised(DBM([6, 5, 4]), seed=3, scale=0.8)
+    data = all_states(6)[::5]
+    exact = metrics.log_likelihood(dbm, data)
+    monkeypatch.setattr(enumeration, "MAX_HIDDEN_ENUMERATED", 6)  # as if its 9 hidden units were too many
+    with pytest.raises(ValueError, match="mean field"):
+        dbm.free_energy(data)
+    low, high, details = metrics.log_likelihood_bounds(dbm, data, seed=0, method="ais", num_betas=3000)
+    assert details["free_energy"] == "mean-field bound"
+    assert low <= high <= exact + 0.02 and exact - low < 0.3  # the bound lowers both figures
+    low_exact_z, high_exact_z, details = metrics.log_likelihood_bounds(dbm, data, method="exact")
+    assert low_exact_z == high_exact_z <= exact and details["free_energy"] == "mean-field bound"
