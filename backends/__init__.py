@@ -16,6 +16,7 @@ from .qpu import EmulatedQPUSampler, QPUBudgetExceeded, QPUSampler, QPUWarning, 
 from .qpu_connection import QPUConfigurationError, QPUUnavailable, connect, redact, token_is_configured
 from .registry import available, describe, make, option_help, options, register
 from .retry import RetryComposite, RetryPolicy, SamplerFault, SamplerUnavailable
+from .scaling import RangeScaleComposite
 from .tempering import ParallelTempering
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "BipartiteAnnealing",
     "ThreadedReadsComposite",
     "RetryComposite",
+    "RangeScaleComposite",
     "RetryPolicy",
     "SamplerFault",
     "SamplerUnavailable",

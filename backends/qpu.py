@@ -4,9 +4,11 @@ Each call:
 1. takes the model's BQM in SPIN form and embeds one copy per cached disjoint embedding
    (dwave.embedding.embed_bqm), chains coupled at `chain_strength` x the largest |J|;
 2. multiplies the whole embedded problem, chains included, by a scale s and clips whatever
-   still lies outside the solver's h_range / j_range (with a warning): the QPU gets
-   auto_scale=False, so s alone sets the temperature the samples come out at;
-3. samples all copies in one QPU call per spin-reversal transform, answer_mode='raw';
+   still lies outside the solver's h_range / j_range (`scaling.RangeScaleComposite`, with a
+   warning): the QPU gets auto_scale=False, so s alone sets the temperature the samples come
+   out at;
+3. samples all copies in one QPU call per spin-reversal transform, answer_mode='raw', through
+   `retry.RetryComposite`;
 4. unembeds every copy (majority vote by default) and records chain-break fractions;
 5. estimates the samples' effective inverse temperature against the model itself,
    beta_eff, by maximum pseudo-likelihood (dwave.system.temperatures), and adapts s.
@@ -43,6 +45,7 @@ from .base import Backend, NegativeSamples
 from .embedding import EmbeddingSet, find_embeddings, find_graph_embedding
 from .qpu_connection import connect
 from .retry import RetryComposite, RetryPolicy
+from .scaling import RangeScaleComposite, largest_fitting_scale
 
 CHAIN_BREAK_METHODS = {"majority_vote": majority_vote, "discard": discard, "weighted_random": weighted_random}
 MAX_SCALE_OVER_RANGE = 4.0  # never scale beyond 4x what fits: past that most couplers would clip
@@ -80,13 +83,6 @@ class QPUBudgetExceeded(ValueError):
 
 def _ranges(properties: dict) -> tuple[tuple[float, float], tuple[float, float]]:
     return tuple(properties["h_range"]), tuple(properties["j_range"])
-
-
-def _fit_ratio(values: np.ndarray, low: float, high: float) -> float:
-    """How many times too large `values` are for [low, high] (<= 1 means they fit)."""
-    if values.size == 0:
-        return 0.0
-    return max(float(values.max(initial=0.0)) / high, float(values.min(initial=0.0)) / low, 0.0)
 
 
 class QPUSampler(Backend):
@@ -229,32 +225,15 @@ class QPUSampler(Backend):
         return plan
 
     # --- problem -------------------------------------------------------------------------------
-    def _embedded_problem(
-        self, copies: list[tuple[dimod.BinaryQuadraticModel, dict]]
-    ) -> tuple[dimod.BinaryQuadraticModel, float]:
-        """Every (SPIN source, embedding) pair embedded side by side at scale 1, and the largest
-        scale at which they fit the ranges."""
+    def _embedded_problem(self, copies: list[tuple[dimod.BinaryQuadraticModel, dict]]) -> dimod.BinaryQuadraticModel:
+        """Every (SPIN source, embedding) pair embedded side by side at scale 1."""
         largest_j = max(float(np.abs(source.to_numpy_vectors()[1][2]).max(initial=0.0)) for source, _ in copies)
         chain = max(self.chain_strength * largest_j, self.min_chain_strength)
         adjacency = self.sampler.adjacency
         target = dimod.BinaryQuadraticModel(dimod.SPIN)
         for source, embedding in copies:
             target.update(embed_bqm(source, embedding, adjacency, chain_strength=chain))
-        linear, (_, _, quadratic), _ = target.to_numpy_vectors()
-        ratio = max(_fit_ratio(linear, *self.h_range), _fit_ratio(quadratic, *self.j_range), 1e-12)
-        return target, 1.0 / ratio
-
-    def _scaled(self, problem: dimod.BinaryQuadraticModel, scale: float) -> tuple[dimod.BinaryQuadraticModel, int]:
-        """`problem` times `scale`, clipped into the solver ranges; returns it and the clip count."""
-        linear, (rows, cols, quadratic), _, labels = problem.to_numpy_vectors(return_labels=True)
-        linear, quadratic = linear * scale, quadratic * scale
-        clipped = int(np.sum((linear < self.h_range[0]) | (linear > self.h_range[1]))
-                      + np.sum((quadratic < self.j_range[0]) | (quadratic > self.j_range[1])))
-        scaled = dimod.BinaryQuadraticModel.from_numpy_vectors(
-            np.clip(linear, *self.h_range), (rows, cols, np.clip(quadratic, *self.j_range)), 0.0, dimod.SPIN,
-            variable_order=labels,
-        )
-        return scaled, clipped
+        return target
 
     def _next_scale(self, largest_fitting: float) -> float:
         if self.fixed_scale is not None:
@@ -267,29 +246,35 @@ class QPUSampler(Backend):
     def _before_call(self, rng: np.random.Generator) -> None:
         """Hook run before every QPU call (the emulated QPU reseeds its annealer here)."""
 
-    def _submit(self, problem: dimod.BinaryQuadraticModel, rng: np.random.Generator) -> tuple[list[dimod.SampleSet], float]:
-        """One QPU call per spin-reversal transform (or one plain call); returns answers and access seconds."""
+    def _submit(self, problem: dimod.BinaryQuadraticModel, rng: np.random.Generator) -> tuple[list[dimod.SampleSet], float, int, float]:
+        """One QPU call per spin-reversal transform (or one plain call) at the scale the
+        temperature correction chooses; returns the answers, the access seconds, the clipped
+        coefficients per call and the scale."""
         from dwave.preprocessing import SpinReversalTransformComposite
 
-        params: dict[str, Any] = {"answer_mode": "raw", "auto_scale": False}
+        scale = self._next_scale(largest_fitting_scale(problem, self.h_range, self.j_range))
+        params: dict[str, Any] = {"answer_mode": "raw", "auto_scale": False, "scale": scale}
         if self.annealing_time:
             params["annealing_time"] = self.annealing_time
         transforms = self.num_spin_reversal_transforms
         reads = math.ceil(self.num_reads / max(1, transforms))
-        answers, access = [], 0.0
+        # timeouts, lost connections, solver failures and malformed answers are retried
+        chip = RetryComposite(self.sampler, self.retry_policy, "QPU")
+        sampler = RangeScaleComposite(SpinReversalTransformComposite(chip) if transforms else chip, self.h_range, self.j_range)
+        answers, access, clipped = [], 0.0, 0
         for index in range(max(1, transforms)):
             self._before_call(rng)
             label = f"{self.label} call {self.calls + 1}" + (f" srt {index + 1}/{transforms}" if transforms else "")
-            # timeouts, lost connections, solver failures and malformed answers are retried
-            sampler = RetryComposite(self.sampler, self.retry_policy, "QPU")
             if transforms:
-                flips = rng.random((1, problem.num_variables)) < 0.5  # drawn from our seeded stream
-                sampler, params["srts"] = SpinReversalTransformComposite(sampler), flips
+                params["srts"] = rng.random((1, problem.num_variables)) < 0.5  # drawn from our seeded stream
             sampleset = sampler.sample(problem, num_reads=reads, label=label, **params)
             timing = sampleset.info.get("timing", {})
             access += float(timing.get("qpu_access_time", 0.0)) * 1e-6
+            clipped = sampleset.info["clipped_coefficients"]
             answers.append(sampleset)
-        return answers, access
+        self.calls += 1
+        self.total_qpu_access_seconds += access
+        return answers, access, clipped, scale
 
     def sample(self, rbm: RBM, batch: np.ndarray, rng: np.random.Generator) -> NegativeSamples:
         from dwave.system.temperatures import maximum_pseudolikelihood_temperature
@@ -298,19 +283,16 @@ class QPUSampler(Backend):
         embeddings = self.embeddings_for(rbm)
         source = rbm.to_bqm()
         source_spin = source.spin  # the QPU's form; answers come back SPIN and unembed against it
-        problem, largest_fitting = self._embedded_problem([(source_spin, e) for e in embeddings.embeddings])
-        scale = self._next_scale(largest_fitting)
-        submitted, clipped = self._scaled(problem, scale)
+        problem = self._embedded_problem([(source_spin, e) for e in embeddings.embeddings])
+        answers, access_seconds, clipped, scale = self._submit(problem, rng)
         if clipped and not self._clipping_reported:  # once per run; every call's count is in info
             self._clipping_reported = True
             warnings.warn(
-                f"{clipped} of {submitted.num_variables + submitted.num_interactions} coefficients lie outside the QPU "
-                f"ranges at scale {scale:.3g} (fits up to {largest_fitting:.3g}) and were clipped, so those terms are "
-                "sampled hotter than beta = 1; the count per epoch is in the history ('clipped_coefficients'). If it "
-                "stays high, lower chain_strength or pass scale= to trade temperature for range", QPUWarning, stacklevel=2)
-        answers, access_seconds = self._submit(submitted, rng)
-        self.calls += 1
-        self.total_qpu_access_seconds += access_seconds
+                f"{clipped} of {problem.num_variables + problem.num_interactions} coefficients lie outside the QPU "
+                f"ranges at scale {scale:.3g} (fits up to {answers[0].info['largest_fitting_scale']:.3g}) and were "
+                "clipped, so those terms are sampled hotter than beta = 1; the count per epoch is in the history "
+                "('clipped_coefficients'). If it stays high, lower chain_strength or pass scale= to trade temperature "
+                "for range", QPUWarning, stacklevel=2)
         method = CHAIN_BREAK_METHODS[self.chain_break_method]
         visible, hidden, breaks = [], [], []
         for answer in answers:
@@ -377,11 +359,7 @@ class QPUSampler(Backend):
         for first in range(0, len(batch), len(embeddings)):
             rows = batch[first:first + len(embeddings)]
             sources = [model.clamped_bqm(row[np.newaxis], 1.0).spin for row in rows]  # variables 0..n_hidden-1
-            problem, largest_fitting = self._embedded_problem(list(zip(sources, embeddings)))
-            submitted, _ = self._scaled(problem, self._next_scale(largest_fitting))
-            answers, access_seconds = self._submit(submitted, rng)
-            self.calls += 1
-            self.total_qpu_access_seconds += access_seconds
+            answers, _, _, _ = self._submit(self._embedded_problem(list(zip(sources, embeddings))), rng)
             for source, embedding in zip(sources, embeddings):
                 states = []
                 for answer in answers:

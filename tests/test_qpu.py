@@ -237,3 +237,33 @@ def test_reproduce_reports_qpu_figures(tmp_path):
     assert qpu["qpu_access_seconds"] == pytest.approx(41 * 8550.28e-6)  # calibration + 40 calls, mock timing
     assert "beta_eff" not in rows["exact"]
     assert "qpu-mock: beta_eff" in result.stdout
+
+
+def test_range_scale_composite_scales_clips_and_reports_energies_of_the_given_problem():
+    import dimod
+    from dimod.testing import assert_composite_api, assert_sampler_api
+
+    from annealrbm.backends import RangeScaleComposite
+
+    submitted = []
+
+    class Recorder(dimod.ExactSolver):
+        def sample(self, bqm, **kwargs):
+            submitted.append(bqm.copy())
+            return super().sample(bqm, **kwargs)
+
+    composite = RangeScaleComposite(Recorder(), h_range=(-2, 2), j_range=(-1, 1))
+    assert_sampler_api(composite)
+    assert_composite_api(composite)
+    bqm = dimod.BinaryQuadraticModel({0: 3.0, 1: -0.5}, {(0, 1): 1.5}, 0.25, dimod.SPIN)
+    fitting = composite.sample(bqm)  # the largest scale that fits: 2/3 (h) and 1/1.5 (J)
+    assert fitting.info["scale"] == pytest.approx(2 / 3) and fitting.info["clipped_coefficients"] == 0
+    assert submitted[-1].linear[0] == pytest.approx(2.0) and submitted[-1].quadratic[(0, 1)] == pytest.approx(1.0)
+    hot = composite.sample(bqm, scale=2.0)  # 6 and 3 clipped to 2 and 1; -1 fits
+    assert hot.info["clipped_coefficients"] == 2
+    assert (submitted[-1].linear[0], submitted[-1].linear[1], submitted[-1].quadratic[(0, 1)]) == (2.0, -1.0, 1.0)
+    np.testing.assert_allclose(hot.record.energy, bqm.energies((hot.record.sample, hot.variables)))
+    binary = composite.sample(bqm.change_vartype(dimod.BINARY, inplace=False), scale=0.5)
+    assert binary.vartype is dimod.BINARY and set(np.unique(binary.record.sample)) <= {0, 1}
+    with pytest.raises(ValueError, match="h_range"):
+        RangeScaleComposite(dimod.ExactSolver())
