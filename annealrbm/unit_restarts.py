@@ -23,7 +23,7 @@ SATURATED_PROBABILITY = 0.05  # p(h | v) within this of 0 or 1 counts as saturat
 SATURATED_SHARE = 0.95  # a unit is saturated if it is on that many of the rows
 RESTART_WEIGHT_SCALE = 0.01  # the restarted unit's weights, as RBM's default initialisation
 UNEXPLAINED_ENTROPY = 0.3  # nats: visible units with less entropy on the data are not looked at
-UNEXPLAINED_SHARE = 0.6  # reconstruction cross-entropy above this share of the entropy: unexplained
+UNEXPLAINED_SHARE = 0.5  # reconstruction cross-entropy above this share of the entropy: unexplained
 CHECK_FRACTIONS = (0.05, 0.1, 0.15)  # of the epochs: when the trainer looks for redundant units
 
 
