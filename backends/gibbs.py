@@ -242,37 +242,35 @@ class PersistentContrastiveDivergence(Backend):
 
 def data_jump(rbm: RBM, chains: np.ndarray, logits: np.ndarray, free_energies: np.ndarray, batch: np.ndarray,
               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """One Metropolis-Hastings move per chain that proposes a data vector of the minibatch with
-    each bit flipped with probability 1/n_visible, an independence proposal whose density q is
-    the mixture of those flips over the batch's rows. Accepting with
+    """One Metropolis-Hastings move per chain that proposes a row of the minibatch with each bit
+    flipped with probability 1/n_visible (a row of values in [0, 1] gives bits drawn with those
+    probabilities, flipped alike): an independence proposal whose density q is the mixture of
+    these product distributions over the batch's rows. Accepting with
     min(1, exp(F(v) - F(v')) q(v) / q(v')) leaves the model's distribution invariant, so the
     chains stay exact; the move lets them reach a mode the data cover in one step, where block
     Gibbs sweeps would have to cross the barrier between modes. Returns the chains and their
     hidden logits, both updated where the move was accepted."""
     n_chains, n_visible = chains.shape
     flip = 1.0 / n_visible
-    proposals = batch[rng.integers(len(batch), size=n_chains)].astype(chains.dtype)
-    proposals = np.abs(proposals - (rng.random(proposals.shape) < flip), dtype=chains.dtype)  # flip the drawn bits
+    on = np.asarray(batch, dtype=np.float64) * (1 - 2 * flip) + flip  # P(bit = 1) for each row's proposal
+    proposals = (rng.random((n_chains, n_visible)) < on[rng.integers(len(on), size=n_chains)]).astype(chains.dtype)
     proposal_logits = rbm.hidden_logits(proposals, check=False)
-    log_density = _log_flip_density(np.vstack([chains, proposals]), batch, flip)
+    log_density = _log_proposal_density(np.vstack([chains, proposals]), on)
     log_ratio = (free_energies - free_energy_from_logits(rbm, proposals, proposal_logits)
                  + log_density[:n_chains] - log_density[n_chains:])
     accept = (np.log(rng.random(n_chains)) < log_ratio)[:, np.newaxis]
     return np.where(accept, proposals, chains), np.where(accept, proposal_logits, logits)
 
 
-def _log_flip_density(states: np.ndarray, centres: np.ndarray, flip: float) -> np.ndarray:
-    """log of (1/N) sum_n flip^d(v, x_n) (1 - flip)^(D - d(v, x_n)) for each state v, where d
-    is the Hamming distance; the distances by one product, the sum over the N centres (a
-    minibatch, short) one logaddexp per centre."""
-    states, centres = states.astype(np.float64), centres.astype(np.float64)
-    ones = np.ones(states.shape[1])
-    distances = (centres @ ones)[:, None] + (states @ ones)[None, :] - 2.0 * (centres @ states.T)  # (N, states)
-    log_terms = distances * (np.log(flip) - np.log1p(-flip))
+def _log_proposal_density(states: np.ndarray, on: np.ndarray) -> np.ndarray:
+    """log of (1/N) sum_n prod_i on_ni^v_i (1 - on_ni)^(1 - v_i) for each state v: one product
+    against the rows' log-odds, then the sum over the N rows (a minibatch, short) by one
+    logaddexp per row."""
+    log_terms = np.log1p(-on).sum(axis=1)[:, None] + (np.log(on) - np.log1p(-on)) @ states.astype(np.float64).T
     total = log_terms[0].copy()
     for row in log_terms[1:]:
         np.logaddexp(total, row, out=total)
-    return total + states.shape[1] * np.log1p(-flip) - np.log(len(centres))
+    return total - np.log(len(on))
 
 
 def free_energy_from_logits(rbm: RBM, visible: np.ndarray, hidden_logits: np.ndarray) -> np.ndarray:

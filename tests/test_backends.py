@@ -263,6 +263,10 @@ def test_data_jumps_leave_the_model_distribution_invariant():
     assert np.abs(sampled - exact).max() < 0.015
     assert 0.5 * np.abs(sampled - exact).sum() < 0.03  # total variation
     assert np.mean(np.any(chains != start, axis=1)) > 0.2
+    fractional = np.full((2, 6), 0.3)  # data in [0, 1] (visible_values="unit-interval"): proposals stay binary
+    jumped, _ = data_jump(rbm, chains[:500], logits[:500], free_energy_from_logits(rbm, chains[:500], logits[:500]),
+                          fractional, rng)
+    assert set(np.unique(jumped)) <= {0.0, 1.0}
 
 
 def test_data_jumps_keep_pcd_from_diverging_on_a_set_where_its_chains_collapse():
