@@ -62,8 +62,12 @@ class DimodSamplerBackend(Backend):
         self.sampler = sampler
         self.bqm_beta = float(bqm_beta)
         self.retry_policy = retry_policy or RetryPolicy()
-        self.retrying = RetryComposite(sampler, self.retry_policy)  # every call goes through it
         self.sample_kwargs = sample_kwargs
+
+    @property
+    def retrying(self) -> RetryComposite:
+        """The sampler behind the retry policy: every call goes through it."""
+        return RetryComposite(self.sampler, self.retry_policy)
 
     def call_kwargs(self, rbm: RBM, rng: np.random.Generator) -> dict[str, Any]:
         """Keyword arguments for one `sampler.sample` call (subclasses add per-call values)."""

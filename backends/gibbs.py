@@ -266,7 +266,7 @@ def _log_proposal_density(states: np.ndarray, on: np.ndarray) -> np.ndarray:
     """log of (1/N) sum_n prod_i on_ni^v_i (1 - on_ni)^(1 - v_i) for each state v: one product
     against the rows' log-odds, then the sum over the N rows (a minibatch, short) by one
     logaddexp per row."""
-    log_terms = np.log1p(-on).sum(axis=1)[:, None] + (np.log(on) - np.log1p(-on)) @ states.astype(np.float64).T
+    log_terms = np.log1p(-on).sum(axis=1)[:, None] + (np.log(on) - np.log1p(-on)) @ states.astype(np.float64, copy=False).T
     total = log_terms[0].copy()
     for row in log_terms[1:]:
         np.logaddexp(total, row, out=total)

@@ -19,11 +19,14 @@ def _fit_ratio(values: np.ndarray, low: float, high: float) -> float:
     return max(float(values.max(initial=0.0)) / high, float(values.min(initial=0.0)) / low, 0.0)
 
 
+def _largest_fitting(linear: np.ndarray, quadratic: np.ndarray, h_range, j_range) -> float:
+    return 1.0 / max(_fit_ratio(linear, *h_range), _fit_ratio(quadratic, *j_range), 1e-12)
+
+
 def largest_fitting_scale(bqm: dimod.BinaryQuadraticModel, h_range, j_range) -> float:
     """The largest factor by which the SPIN form of `bqm` still fits h_range and j_range."""
     linear, (_, _, quadratic), _ = bqm.spin.to_numpy_vectors()
-    ratio = max(_fit_ratio(linear, *h_range), _fit_ratio(quadratic, *j_range), 1e-12)
-    return 1.0 / ratio
+    return _largest_fitting(linear, quadratic, h_range, j_range)
 
 
 class RangeScaleComposite(dimod.ComposedSampler):
@@ -58,12 +61,11 @@ class RangeScaleComposite(dimod.ComposedSampler):
 
     def sample(self, bqm: dimod.BinaryQuadraticModel, scale: float | None = None, **parameters) -> dimod.SampleSet:
         """Sample `bqm` multiplied by `scale` and clipped into the ranges."""
-        spin = bqm.spin
-        fitting = largest_fitting_scale(spin, self.h_range, self.j_range)
+        linear, (rows, cols, quadratic), _, labels = bqm.spin.to_numpy_vectors(return_labels=True)
+        fitting = _largest_fitting(linear, quadratic, self.h_range, self.j_range)
         scale = fitting if scale is None else float(scale)
         if not scale > 0:
             raise ValueError(f"scale must be > 0, got {scale!r}")
-        linear, (rows, cols, quadratic), _, labels = spin.to_numpy_vectors(return_labels=True)
         linear, quadratic = linear * scale, quadratic * scale
         clipped = int(np.sum((linear < self.h_range[0]) | (linear > self.h_range[1]))
                       + np.sum((quadratic < self.j_range[0]) | (quadratic > self.j_range[1])))
