@@ -16,10 +16,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import backends, compare, datasets, experiments, metrics, models
-from .fileio import write_json
-from .model import RBM, default_dtype
-from .trainer import Trainer
+from annealrbm import backends, metrics, models
+from annealrbm.experiments import compare, patterns
+from annealrbm.data import datasets
+from annealrbm.fileio import write_json
+from annealrbm.models.rbm import RBM, default_dtype
+from annealrbm.training.trainer import Trainer
 
 
 class UsageError(ValueError):
@@ -117,7 +119,7 @@ def _cmd_backends(args: argparse.Namespace) -> int:
 def _cmd_data_fetch(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
-    from . import fetch
+    from annealrbm.data import fetch
 
     if args.name != "mnist":
         raise UsageError(f"unknown dataset {args.name!r}; annealrbm data fetch knows: mnist")
@@ -221,7 +223,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         log_z = metrics.log_partition_function(rbm)
         print(
             f"exact NLL {-metrics.log_likelihood(rbm, data, log_z):.4f} nats "
-            f"(optimum {experiments.optimal_nll(data):.4f}), KL(data||model) {metrics.kl_divergence(rbm, data, log_z):.4f}"
+            f"(optimum {patterns.optimal_nll(data):.4f}), KL(data||model) {metrics.kl_divergence(rbm, data, log_z):.4f}"
         )
         if held_out is not None:
             print(f"held-out exact NLL {-metrics.log_likelihood(rbm, held_out, log_z):.4f} nats ({len(held_out)} examples)")
@@ -346,22 +348,22 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     )
     model_names = []
     if args.model != "rbm":
-        model_names = [name for name in names if not experiments.unsupported_reason(name, args.model, 20, args.hidden)]
+        model_names = [name for name in names if not patterns.unsupported_reason(name, args.model, 20, args.hidden)]
         for name in names:
-            reason = experiments.unsupported_reason(name, args.model, 20, args.hidden)
+            reason = patterns.unsupported_reason(name, args.model, 20, args.hidden)
             if reason:
                 print(f"  {args.model} model: {name} not run: {reason}")
         print(f"beside the RBM: a {args.model} Boltzmann machine (20+{args.hidden} units) with {', '.join(model_names)}")
     for name in names:
-        options = experiments.EXPERIMENT_BACKEND_OPTIONS.get(name, {})
+        options = patterns.EXPERIMENT_BACKEND_OPTIONS.get(name, {})
         print(f"  {name}: {backends.describe(name)}{'  ' + str(options) if options else ''}")
     print(flush=True)
     start = time.perf_counter()
-    backend_options = {name: {**experiments.EXPERIMENT_BACKEND_OPTIONS.get(name, {}), **_qpu_options(name, args)}
+    backend_options = {name: {**patterns.EXPERIMENT_BACKEND_OPTIONS.get(name, {}), **_qpu_options(name, args)}
                        for name in names}
     ran: list[str] = []
 
-    def finished(result: experiments.BackendResult) -> None:
+    def finished(result: patterns.BackendResult) -> None:
         ran.append(result.label)
         if args.quiet:
             return
@@ -372,11 +374,11 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         raise UsageError("--resume needs --out DIR (the directory the interrupted run wrote)")
     keep = {"keep_dir": Path(args.out) / "runs" if args.out else None, "resume": args.resume,
             "on_done": finished}
-    results = experiments.run_pattern_experiment(
+    results = patterns.run_pattern_experiment(
         backends=names, epochs=args.epochs, n_hidden=args.hidden, seed=args.seed, jobs=args.jobs,
         backend_options=backend_options, **keep)
     if model_names:
-        results += experiments.run_pattern_experiment(
+        results += patterns.run_pattern_experiment(
             backends=model_names, epochs=args.epochs, n_hidden=args.hidden, seed=args.seed, jobs=args.jobs,
             backend_options=backend_options, model=args.model, **keep)
     wall = time.perf_counter() - start
@@ -384,9 +386,9 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         print(f"{len(results) - len(ran)} of {len(results)} backends were finished before (kept in {args.out}/runs): "
               "loaded, not redone")
     print("each pattern, then five reconstructions v -> h -> v' per backend (a number: wrong bits)\n")
-    print(experiments.format_reconstruction_grid(data, results))
+    print(patterns.format_reconstruction_grid(data, results))
     print()
-    print(experiments.format_table(results))
+    print(patterns.format_table(results))
     print("s/epoch: training seconds per epoch; sampler s: seconds in the negative-phase sampler; NLL: exact mean "
           "-log p(pattern); optimum: ln 4, the entropy of four equally likely patterns; KL = NLL - optimum; "
           "recon acc: bits equal after one reconstruction")
@@ -395,12 +397,12 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     if args.out:
         out = Path(args.out)
         write_json(out / "results.json", [result.summary() for result in results])
-        from . import plots  # matplotlib is slow to import: only when a plot is wanted
+        from annealrbm.experiments import plots  # matplotlib is slow to import: only when a plot is wanted
 
         plots.plot_nll_per_epoch(
             plots.nll_curves(results),
             out / "nll_per_epoch.png",
-            optimum=experiments.optimal_nll(data),
+            optimum=patterns.optimal_nll(data),
             title="patterns20: exact NLL per epoch",
         )
         print(f"\nwrote {out / 'results.json'} and {out / 'nll_per_epoch.png'}")
@@ -439,7 +441,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     exact = metrics.exact_is_feasible(models.build_model(args.model, train.shape[1], args.hidden), max_units=18) \
         if args.model != "rbm" else min(train.shape[1], args.hidden) <= 20
     every = args.evaluate_every or (1 if exact else args.epochs)
-    defaults = {name: {**experiments.EXPERIMENT_BACKEND_OPTIONS.get(name, {}), **_qpu_options(name, args)} for name in names}
+    defaults = {name: {**patterns.EXPERIMENT_BACKEND_OPTIONS.get(name, {}), **_qpu_options(name, args)} for name in names}
     split = (f"{len(train)} train / {len(test)} held-out examples" if args.dataset in datasets.SPLIT_NAMES else
              f"{len(train)} examples (no held-out split: the training set is scored)")
     print(f"compare on {args.dataset}: {split}, {args.model} {train.shape[1]}x{args.hidden}, "
@@ -574,7 +576,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(run=_cmd_evaluate)
 
     reproduce = commands.add_parser("reproduce", help="the 20-dimensional pattern experiment", formatter_class=_HelpFormatter)
-    reproduce.add_argument("--backends", default=",".join(experiments.DEFAULT_BACKENDS), help="comma-separated backend names")
+    reproduce.add_argument("--backends", default=",".join(patterns.DEFAULT_BACKENDS), help="comma-separated backend names")
     reproduce.add_argument("--epochs", type=int, default=200, help="full-batch epochs per backend")
     reproduce.add_argument("--hidden", type=int, default=8, help="hidden units")
     reproduce.add_argument("--model", choices=("rbm", "semi-restricted", "fully-connected"), default="rbm",

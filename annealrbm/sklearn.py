@@ -30,10 +30,10 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import metrics
-from .estimators import negative_hidden
-from .model import RBM, bernoulli
-from .trainer import Trainer
+from annealrbm import metrics
+from annealrbm.gradient.estimators import negative_hidden
+from annealrbm.models.rbm import RBM, bernoulli
+from annealrbm.training.trainer import Trainer
 
 
 def _visible_probabilities(X: np.ndarray) -> np.ndarray:
@@ -91,7 +91,7 @@ class BernoulliRBM(TransformerMixin, BaseEstimator):
         # scikit-learn's initialisation: W ~ N(0, 0.01^2), zero biases
         self._rbm = RBM.from_arrays(0.01 * self._rng.normal(size=(n_features, int(self.n_components))),
                                     np.zeros(n_features), np.zeros(int(self.n_components)))
-        from . import backends
+        from annealrbm import backends
 
         self._sampler = backends.make(self.backend, **self._backend_options())
 

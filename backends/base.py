@@ -7,8 +7,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from annealrbm.estimators import Statistics
-from annealrbm.model import RBM
+from annealrbm.gradient.estimators import Statistics
+from annealrbm.models.rbm import RBM
 
 
 @dataclass

@@ -18,12 +18,12 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.special import logsumexp
 
-from annealrbm.model import RBM, sample_from_logits, softplus
+from annealrbm.models.rbm import RBM, sample_from_logits, softplus
 from annealrbm.validation import check_positive_int
 
-from .base import Backend, NegativeSamples
-from .dimod_backends import hot_beta
-from .importance import effective_sample_fraction, systematic_resample
+from annealrbm.backends.base import Backend, NegativeSamples
+from annealrbm.backends.dimod_backends import hot_beta
+from annealrbm.backends.importance import effective_sample_fraction, systematic_resample
 
 
 def make_beta_schedule(beta_range: Sequence[float], num_sweeps: int, schedule_type: str = "geometric") -> np.ndarray:

@@ -12,8 +12,8 @@ import warnings
 import dimod
 import numpy as np
 
-from annealrbm.fidelity import effective_beta, expected_flips
-from annealrbm.model import RBM
+from annealrbm.metrics.fidelity import effective_beta, expected_flips
+from annealrbm.models.rbm import RBM
 
 ACCEPTED_BETA = (0.5, 2.0)
 MAX_CHECKED_CALLS = 50  # stop testing a sampler whose temperature stays unidentifiable

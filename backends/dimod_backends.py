@@ -13,15 +13,15 @@ import dimod
 import numpy as np
 from dwave.samplers import SimulatedAnnealingSampler, TreeDecompositionSampler
 
-from annealrbm.bqm import sampleset_to_states
-from annealrbm.estimators import Statistics
-from annealrbm.model import RBM
+from annealrbm.models.bqm import sampleset_to_states
+from annealrbm.gradient.estimators import Statistics
+from annealrbm.models.rbm import RBM
 from annealrbm.validation import check_positive_int
 
-from .base import Backend, NegativeSamples
-from .boltzmann_check import TemperatureCheck, refuse_non_boltzmann
-from .retry import RetryComposite, RetryPolicy
-from .threaded_reads import ThreadedReadsComposite
+from annealrbm.backends.base import Backend, NegativeSamples
+from annealrbm.backends.boltzmann_check import TemperatureCheck, refuse_non_boltzmann
+from annealrbm.backends.retry import RetryComposite, RetryPolicy
+from annealrbm.backends.threaded_reads import ThreadedReadsComposite
 
 _SEED_LIMIT = 2**31 - 1
 

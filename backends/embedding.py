@@ -21,7 +21,7 @@ import networkx as nx
 
 from annealrbm.fileio import write_json
 
-from .qpu_connection import QPUConfigurationError
+from annealrbm.backends.qpu_connection import QPUConfigurationError
 
 Embedding = dict[int, tuple[int, ...]]
 FORMAT = "annealrbm.embeddings"

@@ -5,11 +5,11 @@ import time
 
 import numpy as np
 
-from annealrbm.model import RBM, bernoulli, probabilities, sample_from_logits, softplus
+from annealrbm.models.rbm import RBM, bernoulli, probabilities, sample_from_logits, softplus
 from annealrbm.validation import check_positive_int
 
-from .base import Backend, NegativeSamples
-from .importance import effective_sample_fraction, normalised_weights, systematic_resample
+from annealrbm.backends.base import Backend, NegativeSamples
+from annealrbm.backends.importance import effective_sample_fraction, normalised_weights, systematic_resample
 
 
 def _random_states(n_chains: int, n_units: int, rng: np.random.Generator, dtype=np.float64) -> np.ndarray:

@@ -38,14 +38,14 @@ import numpy as np
 from dwave.embedding import embed_bqm, unembed_sampleset
 from dwave.embedding.chain_breaks import discard, majority_vote, weighted_random
 
-from annealrbm.model import RBM
+from annealrbm.models.rbm import RBM
 from annealrbm.validation import check_non_negative, check_positive_int
 
-from .base import Backend, NegativeSamples
-from .embedding import EmbeddingSet, find_embeddings, find_graph_embedding
-from .qpu_connection import connect
-from .retry import RetryComposite, RetryPolicy
-from .scaling import RangeScaleComposite, largest_fitting_scale
+from annealrbm.backends.base import Backend, NegativeSamples
+from annealrbm.backends.embedding import EmbeddingSet, find_embeddings, find_graph_embedding
+from annealrbm.backends.qpu_connection import connect
+from annealrbm.backends.retry import RetryComposite, RetryPolicy
+from annealrbm.backends.scaling import RangeScaleComposite, largest_fitting_scale
 
 CHAIN_BREAK_METHODS = {"majority_vote": majority_vote, "discard": discard, "weighted_random": weighted_random}
 MAX_SCALE_OVER_RANGE = 4.0  # never scale beyond 4x what fits: past that most couplers would clip
@@ -58,7 +58,7 @@ class QPUWarning(UserWarning):
 def solver_summary(sampler: dimod.Sampler, n_visible: int | None = None) -> dict[str, Any]:
     """What `annealrbm qpu check` reports about a structured sampler: name, topology, qubits,
     ranges, and the largest RBM that fits."""
-    from .embedding import largest_balanced_rbm, largest_hidden_for
+    from annealrbm.backends.embedding import largest_balanced_rbm, largest_hidden_for
 
     properties = sampler.properties
     graph = sampler.to_networkx_graph()

@@ -6,12 +6,12 @@ from typing import Any, Callable
 
 import dimod
 
-from .base import Backend
-from .bipartite_annealer import BipartiteAnnealing
-from .dimod_backends import DimodSamplerBackend, ExactSampler, SimulatedAnnealing
-from .gibbs import ContrastiveDivergence, LongRunGibbs, PersistentContrastiveDivergence
-from .qpu import EmulatedQPUSampler, QPUSampler, mock_qpu
-from .tempering import ParallelTempering
+from annealrbm.backends.base import Backend
+from annealrbm.backends.bipartite_annealer import BipartiteAnnealing
+from annealrbm.backends.dimod_backends import DimodSamplerBackend, ExactSampler, SimulatedAnnealing
+from annealrbm.backends.gibbs import ContrastiveDivergence, LongRunGibbs, PersistentContrastiveDivergence
+from annealrbm.backends.qpu import EmulatedQPUSampler, QPUSampler, mock_qpu
+from annealrbm.backends.tempering import ParallelTempering
 
 _FACTORIES: dict[str, tuple[Callable[..., Backend], str]] = {}
 

@@ -18,7 +18,7 @@ from typing import Callable, Iterable
 import dimod
 import numpy as np
 
-from .qpu_connection import redact
+from annealrbm.backends.qpu_connection import redact
 
 
 class SamplerFault(RuntimeError):

@@ -7,12 +7,12 @@ import time
 
 import numpy as np
 
-from annealrbm.model import RBM, probabilities, sample_from_logits, softplus
+from annealrbm.models.rbm import RBM, probabilities, sample_from_logits, softplus
 from annealrbm.validation import check_positive_int
 
-from .base import Backend, NegativeSamples
-from .gibbs import DEFAULT_CHAINS_PER_TEMPERATURE, DEFAULT_SMALL_MODEL_CHAINS, is_small_model
-from .importance import systematic_resample_groups
+from annealrbm.backends.base import Backend, NegativeSamples
+from annealrbm.backends.gibbs import DEFAULT_CHAINS_PER_TEMPERATURE, DEFAULT_SMALL_MODEL_CHAINS, is_small_model
+from annealrbm.backends.importance import systematic_resample_groups
 
 
 def geometric_ladder(num_temperatures: int, beta_min: float) -> np.ndarray:

@@ -16,11 +16,12 @@ import time
 import numpy as np
 from dwave.samplers import SimulatedAnnealingSampler, TreeDecompositionSampler
 
-from annealrbm import RBM, Trainer, datasets
+from annealrbm import RBM, Trainer
+from annealrbm.data import datasets
 from annealrbm.backends import BipartiteAnnealingSampler
 from annealrbm.backends.threaded_reads import ThreadedReadsComposite
 from annealrbm.backends.dimod_backends import statistics_from_marginals
-from annealrbm.estimators import negative_statistics
+from annealrbm.gradient.estimators import negative_statistics
 
 
 def random_rbm(n_visible: int, n_hidden: int, seed: int, scale: float) -> RBM:

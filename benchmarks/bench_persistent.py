@@ -18,7 +18,8 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
-from annealrbm import RBM, Trainer, datasets, metrics
+from annealrbm import RBM, Trainer, metrics
+from annealrbm.data import datasets
 
 PROBLEMS = {"patterns20": ("patterns20", 8), "bars-and-stripes 4x4": ("bars-and-stripes-4", 16)}
 FULL = {"num_reads": 1000, "num_sweeps": 200}

@@ -26,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from annealrbm import RBM, Trainer, datasets, metrics
+from annealrbm import RBM, Trainer, metrics
+from annealrbm.data import datasets
 
 METHODS = {
     "sklearn": None,

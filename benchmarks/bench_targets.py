@@ -18,7 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 
 from annealrbm import RBM, Trainer, metrics
-from annealrbm.datasets import random_patterns
+from annealrbm.data.datasets import random_patterns
 
 LN4 = np.log(4)
 

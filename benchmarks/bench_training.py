@@ -32,7 +32,8 @@ from typing import Callable
 
 import numpy as np
 
-from annealrbm import RBM, Trainer, datasets, metrics
+from annealrbm import RBM, Trainer, metrics
+from annealrbm.data import datasets
 
 # Adam at 1e-3 (annealrbm's advice for large data) and scikit-learn's own algorithm: plain SGD at 0.1
 OPTIMIZERS = {"adam": {"learning_rate": 1e-3}, "sgd": {"optimizer": "sgd", "momentum": 0.0, "learning_rate": 0.1}}

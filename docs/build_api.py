@@ -3,9 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-MODULES = ["annealrbm", "annealrbm.models", "annealrbm.sklearn", "annealrbm.trainer", "annealrbm.optim",
-           "annealrbm.estimators", "annealrbm.ais", "annealrbm.fidelity",
-           "annealrbm.experiments", "annealrbm.compare", "annealrbm.fetch", "annealrbm.backends"]
+MODULES = ["annealrbm", "annealrbm.data", "annealrbm.models", "annealrbm.backends", "annealrbm.gradient",
+           "annealrbm.optim", "annealrbm.metrics", "annealrbm.training", "annealrbm.experiments", "annealrbm.sklearn"]
 
 if __name__ == "__main__":
     out = sys.argv[1] if len(sys.argv) > 1 else str(Path(__file__).resolve().parent / "api")

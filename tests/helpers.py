@@ -6,7 +6,7 @@ import functools
 import numpy as np
 
 from annealrbm import RBM
-from annealrbm.datasets import random_patterns
+from annealrbm.data.datasets import random_patterns
 from annealrbm.metrics import all_binary_states
 
 

@@ -7,7 +7,7 @@ import pytest
 from dwave.samplers import TreeDecompositionSampler
 
 from annealrbm import RBM, cli, metrics
-from annealrbm.ais import ais_log_partition_function, reverse_ais_log_partition_function
+from annealrbm.metrics.ais import ais_log_partition_function, reverse_ais_log_partition_function
 from helpers import random_rbm
 
 
@@ -59,7 +59,7 @@ def test_evaluate_prints_both_figures_and_json(tmp_path, capsys):
 
 
 def test_starts_that_agree_are_averaged_and_one_far_above_the_other_is_taken_alone():
-    from annealrbm.ais import combine_starts
+    from annealrbm.metrics.ais import combine_starts
 
     value, error = combine_starts([(10.0, 0.3), (10.4, 0.3)])
     assert value == pytest.approx(10.2) and error == pytest.approx(0.3 / np.sqrt(2))

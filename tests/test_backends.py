@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 from dwave.samplers import SimulatedAnnealingSampler, TreeDecompositionSampler
 
-from annealrbm import RBM, Trainer, backends, datasets, metrics
-from annealrbm.estimators import negative_statistics
+from annealrbm import RBM, Trainer, backends, metrics
+from annealrbm.data import datasets
+from annealrbm.gradient.estimators import negative_statistics
 from annealrbm.backends.gibbs import data_jump, free_energy_from_logits
 from helpers import exactly_trained, random_rbm
 

@@ -5,10 +5,11 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from annealrbm import RBM, Trainer, datasets, metrics
+from annealrbm import RBM, Trainer, metrics
+from annealrbm.data import datasets
 from annealrbm.backends import BipartiteAnnealingSampler, make
 from annealrbm.backends.bipartite_annealer import bipartition
-from annealrbm.estimators import negative_statistics
+from annealrbm.gradient.estimators import negative_statistics
 from dwave.samplers import TreeDecompositionSampler
 
 from helpers import exactly_trained, random_rbm

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from annealrbm import RBM, Trainer, backends, datasets, metrics
+from annealrbm import RBM, Trainer, backends, metrics
+from annealrbm.data import datasets
 from annealrbm.cli import main
 
 

@@ -3,7 +3,9 @@ import csv
 import numpy as np
 import pytest
 
-from annealrbm import RBM, Trainer, compare, datasets, metrics
+from annealrbm import RBM, Trainer, metrics
+from annealrbm.experiments import compare
+from annealrbm.data import datasets
 from annealrbm.cli import main
 from helpers import random_rbm
 

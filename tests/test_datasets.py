@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from annealrbm import datasets
+from annealrbm.data import datasets
 
 
 def test_patterns20_are_four_distinct_20_bit_vectors():

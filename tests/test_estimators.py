@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 
 from annealrbm import RBM, Trainer, backends, metrics
-from annealrbm.estimators import (Centering, GradientEstimator, centred, negative_hidden, negative_statistics,
+from annealrbm.gradient.estimators import (Centering, GradientEstimator, centred, negative_hidden, negative_statistics,
                                   positive_statistics, statistics_difference)
-from annealrbm.model import bernoulli
+from annealrbm.models.rbm import bernoulli
 
 from helpers import random_rbm
 

@@ -6,7 +6,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 
-from annealrbm import datasets, fetch
+from annealrbm.data import datasets, fetch
 from annealrbm.cli import main
 
 RNG = np.random.default_rng(0)

@@ -5,6 +5,7 @@ import pytest
 from dwave.samplers import TreeDecompositionSampler
 
 from annealrbm import RBM, metrics
+from annealrbm.metrics import likelihood
 from helpers import brute_force_joint, random_rbm
 
 
@@ -26,7 +27,7 @@ def test_log_partition_function_equals_tree_decomposition(shape):
 def test_chunked_enumeration_agrees_with_a_single_chunk(monkeypatch):
     rbm = random_rbm(40, 12, seed=3, scale=0.3)
     whole = metrics.log_partition_function(rbm)
-    monkeypatch.setattr(metrics, "_CHUNK_ELEMENTS", 4000)  # forces ~40 chunks, run on threads
+    monkeypatch.setattr(likelihood, "_CHUNK_ELEMENTS", 4000)  # forces ~40 chunks, run on threads
     assert metrics.log_partition_function(rbm) == pytest.approx(whole, abs=1e-9)
 
 
@@ -88,7 +89,7 @@ def test_reconstruction_accuracy_in_blocks_matches_its_exact_expectation(monkeyp
     p_v = rbm.visible_probs(hidden)  # (16, 6)
     agree = data[:, None] * p_v[None] + (1 - data[:, None]) * (1 - p_v[None])  # (30, 16, 6)
     expected = np.mean(np.einsum("nk,nki->ni", p_h, agree))
-    monkeypatch.setattr(metrics, "RECONSTRUCTION_BLOCK_ROWS", 12)  # 2 examples per block: 15 blocks
+    monkeypatch.setattr(likelihood, "RECONSTRUCTION_BLOCK_ROWS", 12)  # 2 examples per block: 15 blocks
     estimates = [metrics.reconstruction_accuracy(rbm, data, np.random.default_rng(seed)) for seed in range(200)]
     assert np.mean(estimates) == pytest.approx(expected, abs=0.004)
     assert 0.55 < expected < 0.95

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from annealrbm import RBM
-from annealrbm.bqm import sampleset_to_states
+from annealrbm.models.bqm import sampleset_to_states
 from annealrbm.metrics import all_binary_states
 from helpers import brute_force_joint, random_rbm
 
@@ -83,7 +83,7 @@ def test_sampling_frequencies_follow_the_conditionals(rng):
 def test_fast_sigmoid_is_within_its_stated_error_of_expit(dtype, atol):
     from scipy.special import expit
 
-    from annealrbm.model import _fast_sigmoid
+    from annealrbm.models.rbm import _fast_sigmoid
 
     logits = np.concatenate([np.linspace(-120, 120, 400_001), [-np.inf, np.inf]]).astype(dtype)
     probs = _fast_sigmoid(logits.copy())

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 from scipy.special import logsumexp
 
-from annealrbm import DBM, DBN, RBM, BoltzmannMachine, Trainer, datasets, load_model, metrics
-from annealrbm.estimators import Gradient, centred, centred_on_graph
+from annealrbm import DBM, DBN, RBM, BoltzmannMachine, Trainer, load_model, metrics
+from annealrbm.data import datasets
+from annealrbm.gradient.estimators import Gradient, centred, centred_on_graph
 from annealrbm.models import enumeration
 from annealrbm.backends import ExactSampler
 
@@ -309,7 +310,7 @@ def test_hardware_native_bm_embeds_one_qubit_per_unit(tmp_path):
 
 @pytest.mark.parametrize("kind", ["fully connected", "dbm", "semi-restricted"])
 def test_ais_on_any_graph_agrees_with_the_exact_log_partition_function(kind):
-    from annealrbm.ais import ais_log_partition_function
+    from annealrbm.metrics.ais import ais_log_partition_function
 
     model = randomised(MODELS[kind](), seed=14, scale=0.6)
     log_z, error = ais_log_partition_function(model, num_chains=100, num_betas=2000, seed=0)
@@ -319,7 +320,7 @@ def test_ais_on_any_graph_agrees_with_the_exact_log_partition_function(kind):
 
 @pytest.mark.parametrize("kind", ["fully connected", "dbm", "semi-restricted"])
 def test_likelihood_bounds_on_any_graph_bracket_the_exact_likelihood(kind):
-    from annealrbm.ais import reverse_ais_log_partition_function
+    from annealrbm.metrics.ais import reverse_ais_log_partition_function
 
     model = randomised(MODELS[kind](), seed=16, scale=0.6)
     exact_log_z = metrics.log_partition_function(model)

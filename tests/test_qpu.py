@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from annealrbm import RBM, Trainer, datasets, metrics
+from annealrbm import RBM, Trainer, metrics
+from annealrbm.data import datasets
 from annealrbm.backends import QPUBudgetExceeded, QPUConfigurationError, QPUWarning, make, redact
 from annealrbm.backends.embedding import find_embeddings
 from helpers import random_rbm

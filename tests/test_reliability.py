@@ -11,10 +11,12 @@ import numpy as np
 import pytest
 from dwave.samplers import SimulatedAnnealingSampler
 
-from annealrbm import RBM, Trainer, backends, checkpoint, cli, datasets, fileio
+from annealrbm import RBM, Trainer, backends, cli, fileio
+from annealrbm.training import checkpoint
+from annealrbm.data import datasets
 from annealrbm.backends.retry import RetryComposite, RetryPolicy, SamplerUnavailable, call_with_retries
-from annealrbm import trainer as trainer_module
-from annealrbm.trainer import TrainingInterrupted
+from annealrbm.training import trainer as trainer_module
+from annealrbm.training.trainer import TrainingInterrupted
 from faults import FAULTS, FaultInjectingSampler, FaultInjector
 
 SCRIPT = Path(sys.executable).parent / "annealrbm"

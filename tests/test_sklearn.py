@@ -7,7 +7,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.utils.estimator_checks import check_estimator
 
-from annealrbm import RBM, datasets, metrics
+from annealrbm import RBM, metrics
+from annealrbm.data import datasets
 from annealrbm.sklearn import BernoulliRBM
 
 

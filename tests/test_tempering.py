@@ -5,7 +5,7 @@ import pytest
 
 from annealrbm import RBM, Trainer, metrics
 from annealrbm.backends import ParallelTempering, make
-from annealrbm.datasets import random_patterns
+from annealrbm.data.datasets import random_patterns
 from helpers import exactly_trained, random_rbm
 
 

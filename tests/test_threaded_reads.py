@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 from dwave.samplers import SimulatedAnnealingSampler
 
-from annealrbm import Trainer, backends, datasets
+from annealrbm import Trainer, backends
+from annealrbm.data import datasets
 from annealrbm.backends.threaded_reads import ThreadedReadsComposite, chunk_seeds
 from helpers import random_rbm
 from test_backends import assert_moments_close, sample_moments

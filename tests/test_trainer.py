@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
 
-from annealrbm import RBM, Trainer, datasets, metrics
-from annealrbm.estimators import Gradient
-from annealrbm.experiments import EXPERIMENT_BACKEND_OPTIONS
+from annealrbm import RBM, Trainer, metrics
+from annealrbm.data import datasets
+from annealrbm.gradient.estimators import Gradient
+from annealrbm.experiments.patterns import EXPERIMENT_BACKEND_OPTIONS
 from annealrbm.optim import Adam, DecayingRate, MomentumSGD, as_schedule, default_learning_rate, piecewise_constant
 from annealrbm.validation import binary_states_uint8, check_binary_states
 

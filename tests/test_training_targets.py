@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from annealrbm import RBM, Trainer, metrics
-from annealrbm.experiments import run_pattern_experiment
-from annealrbm.datasets import random_patterns
+from annealrbm.experiments.patterns import run_pattern_experiment
+from annealrbm.data.datasets import random_patterns
 
 LN4 = np.log(4)
 HELD_OUT_SETS = (1002, 1003, 1005)

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from annealrbm import RBM, Trainer, metrics
-from annealrbm import unit_restarts
-from annealrbm.unit_restarts import check_epochs, redundant_pair, restart_redundant_unit, unexplained_visible_units
-from annealrbm.datasets import random_patterns
+from annealrbm.gradient import unit_restarts
+from annealrbm.gradient.unit_restarts import check_epochs, redundant_pair, restart_redundant_unit, unexplained_visible_units
+from annealrbm.data.datasets import random_patterns
 
 
 def trained_without_restarts(pattern_seed: int) -> tuple[RBM, np.ndarray]:

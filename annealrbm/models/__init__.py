@@ -1,4 +1,4 @@
-"""Energy models over binary units: the RBM (annealrbm.model, with its fused fast paths), and
+"""Energy models over binary units: the RBM (`rbm`, with its fused fast paths), and
 Boltzmann machines on any graph, deep Boltzmann machines and deep belief networks.
 
 Every model offers `to_bqm(beta)` (visible variables first, then hidden), `free_energy`,
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import os
 
-from ..fileio import load_npz
-from ..model import RBM
-from .bm import BoltzmannMachine
-from .dbm import DBM
-from .dbn import DBN
+from annealrbm.fileio import load_npz
+from annealrbm.models.rbm import RBM
+from annealrbm.models.bm import BoltzmannMachine
+from annealrbm.models.dbm import DBM
+from annealrbm.models.dbn import DBN
 
 MODEL_TYPES = {cls.model_type: cls for cls in (BoltzmannMachine, DBM, DBN)}
 

@@ -15,10 +15,10 @@ import dimod
 import numpy as np
 from scipy.special import expit
 
-from ..bqm import sampleset_to_states
-from ..fileio import content_digest, load_npz, save_npz
-from ..validation import check_binary_states, check_positive_int
-from . import enumeration, topology
+from annealrbm.models.bqm import sampleset_to_states
+from annealrbm.fileio import content_digest, load_npz, save_npz
+from annealrbm.validation import check_binary_states, check_positive_int
+from annealrbm.models import enumeration, topology
 
 FORMAT_NAME = "annealrbm.BoltzmannMachine"
 FORMAT_VERSION = 1

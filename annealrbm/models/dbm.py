@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import topology
-from .bm import BoltzmannMachine
+from annealrbm.models import topology
+from annealrbm.models.bm import BoltzmannMachine
 
 
 class DBM(BoltzmannMachine):

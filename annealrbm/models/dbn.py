@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from ..fileio import content_digest, load_npz, save_npz
-from ..model import RBM, bernoulli
-from ..validation import check_binary_states, check_positive_int
+from annealrbm.fileio import content_digest, load_npz, save_npz
+from annealrbm.models.rbm import RBM, bernoulli
+from annealrbm.validation import check_binary_states, check_positive_int
 
 FORMAT_NAME = "annealrbm.DBN"
 FORMAT_VERSION = 1
@@ -48,7 +48,7 @@ class DBN:
     def fit(self, data, backend: Any = "pcd", epochs: int = 50, **trainer_options) -> "DBN":
         """Train the layers bottom-up on `data` (examples x n_visible, 0/1); returns self.
         `trainer_options` go to every layer's Trainer (batch_size, learning_rate, ...)."""
-        from ..trainer import Trainer  # the trainer imports the models package
+        from annealrbm.training.trainer import Trainer  # the trainer imports the models package
 
         inputs = check_binary_states(data, self.n_visible, "data")
         rng = np.random.default_rng(np.random.SeedSequence(self.seed).spawn(len(self.rbms) + 1)[-1])

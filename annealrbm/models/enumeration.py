@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, logsumexp, softmax
 
-from ..model import softplus
+from annealrbm.models.rbm import softplus
 
 MAX_LAYER_UNITS = 26  # one layer enumerated, the other summed out: 2^26 states
 MAX_SPLIT_UNITS = 32  # meet in the middle: 2^16 x 2^16 terms

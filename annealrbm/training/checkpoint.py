@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from .fileio import content_digest as _digest
-from .fileio import load_npz, save_npz
+from annealrbm.fileio import content_digest as _digest
+from annealrbm.fileio import load_npz, save_npz
 
 FORMAT_NAME = "annealrbm.Checkpoint"
 FORMAT_VERSION = 1

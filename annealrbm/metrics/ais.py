@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, logit, logsumexp
 
-from .model import RBM, softplus
-from .validation import check_binary_states, check_positive_int
+from annealrbm.models.rbm import RBM, softplus
+from annealrbm.validation import check_binary_states, check_positive_int
 
 
 def salakhutdinov_murray_betas(num_betas: int = 14500) -> np.ndarray:

@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from .fileio import save_npz
+from annealrbm.fileio import save_npz
 
 MNIST_URL = "http://www.cs.toronto.edu/~larocheh/public/datasets/binarized_mnist/"
 SPLITS = ("train", "valid", "test")

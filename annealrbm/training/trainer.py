@@ -12,13 +12,15 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import backends, checkpoint, metrics, unit_restarts
-from .backends.retry import SamplerUnavailable
-from .estimators import Centering, GradientEstimator, centred, centred_on_graph, negative_hidden, positive_statistics, statistics_difference
-from .model import RBM
-from .models import BoltzmannMachine
-from .optim import Adam, LearningRate, MomentumSGD, ParameterAverage, as_schedule, default_learning_rate, parameters
-from .validation import binary_states_uint8, check_positive_int, check_unit_interval
+from annealrbm import backends, metrics
+from annealrbm.training import checkpoint
+from annealrbm.gradient import unit_restarts
+from annealrbm.backends.retry import SamplerUnavailable
+from annealrbm.gradient.estimators import Centering, GradientEstimator, centred, centred_on_graph, negative_hidden, positive_statistics, statistics_difference
+from annealrbm.models.rbm import RBM
+from annealrbm.models import BoltzmannMachine
+from annealrbm.optim import Adam, LearningRate, MomentumSGD, ParameterAverage, as_schedule, default_learning_rate, parameters
+from annealrbm.validation import binary_states_uint8, check_positive_int, check_unit_interval
 
 # Callback: called after every epoch with (record, trainer); returning True stops training.
 Callback = Callable[[dict, "Trainer"], Any]

@@ -17,11 +17,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import datasets, metrics
-from .fileio import atomic_write, content_digest, write_json
-from .model import RBM
-from .models import build_model, load_model
-from .trainer import Trainer
+from annealrbm.data import datasets
+from annealrbm import metrics
+from annealrbm.fileio import atomic_write, content_digest, write_json
+from annealrbm.models.rbm import RBM
+from annealrbm.models import build_model, load_model
+from annealrbm.training.trainer import Trainer
 
 TRAINER_KEYS = ("learning_rate", "batch_size", "momentum", "weight_decay", "optimizer", "rao_blackwell")
 CSV_COLUMNS = (
@@ -374,7 +375,7 @@ def _summary_lines(table: list[dict[str, Any]], target: float, title: str) -> li
 def write_outputs(results: Sequence[RunResult], out: Path, dataset: str, target: float | None = None) -> dict[str, Path]:
     """results.csv, summary.md, curves, and for image datasets filters and model samples; also
     every run's final model as models/<backend>_seed<k>.npz."""
-    from . import plots
+    from annealrbm.experiments import plots
 
     out = Path(out)
     table, target = summarise(results, target)

@@ -13,11 +13,10 @@ from typing import Callable, TypeVar
 import numpy as np
 from scipy.special import expit, logsumexp
 
-from .ais import ais_log_partition_function, reverse_ais_log_partition_function  # noqa: F401  (metrics API)
-from .fidelity import effective_beta, sampler_fidelity  # noqa: F401  (part of the metrics API)
-from .model import RBM, softplus
-from .models import enumeration
-from .validation import binary_states_uint8, check_binary_states, check_positive_int
+from annealrbm.metrics.ais import ais_log_partition_function, reverse_ais_log_partition_function
+from annealrbm.models.rbm import RBM, softplus
+from annealrbm.models import enumeration
+from annealrbm.validation import binary_states_uint8, check_binary_states, check_positive_int
 
 MAX_ENUMERATED_UNITS = 26
 _CHUNK_ELEMENTS = 1 << 21

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .validation import check_binary_states
+from annealrbm.validation import check_binary_states
 
 # The four training vectors of the 20-dimensional pattern experiment. Chosen to be distinct,
 # at least 8 bits apart from each other, and neither all-on nor all-off:
@@ -107,7 +107,7 @@ def load_splits(name: str, data_path: str | os.PathLike | None = None) -> tuple[
         return digits()
     if name == "mnist":
         if data_path is None:
-            from .fetch import cached_mnist_path
+            from annealrbm.data.fetch import cached_mnist_path
 
             data_path = cached_mnist_path()
             if not data_path.exists():

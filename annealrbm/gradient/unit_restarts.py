@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .model import RBM
+from annealrbm.models.rbm import RBM
 
 SAMPLE_ROWS = 1000  # data rows on which codes are compared
 SATURATED_PROBABILITY = 0.05  # p(h | v) within this of 0 or 1 counts as saturated

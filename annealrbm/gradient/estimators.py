@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from annealrbm.model import RBM, bernoulli
+from annealrbm.models.rbm import RBM, bernoulli
 
 
 class Statistics(NamedTuple):

@@ -12,8 +12,8 @@ matplotlib.use("Agg")  # files only, no display needed
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .fileio import atomic_write  # noqa: E402
-from .model import bernoulli  # noqa: E402
+from annealrbm.fileio import atomic_write  # noqa: E402
+from annealrbm.models.rbm import bernoulli  # noqa: E402
 
 
 def plot_nll_per_epoch(

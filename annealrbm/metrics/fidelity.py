@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 from dwave.system.temperatures import maximum_pseudolikelihood_temperature
 
-from .model import RBM, bernoulli
-from .validation import check_binary_states, check_positive_int
+from annealrbm.models.rbm import RBM, bernoulli
+from annealrbm.validation import check_binary_states, check_positive_int
 
 MAX_KL_VISIBLE_UNITS = 20
 MAX_CALLS = 10_000
@@ -168,7 +168,7 @@ def sampler_fidelity(
     KL(sampled || exact) over visible states and kl_visible_exact_samples (its floor).
     Figures that cannot be computed are None.
     """
-    from . import backends, metrics
+    from annealrbm import backends, metrics
 
     if not isinstance(model, RBM):
         raise ValueError(f"model must be an annealrbm.RBM, got {type(model).__name__}")

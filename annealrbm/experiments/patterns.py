@@ -17,10 +17,11 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import datasets, metrics
-from .fileio import content_digest, load_npz, save_npz, write_json
-from .models import build_model
-from .trainer import History, Trainer
+from annealrbm.data import datasets
+from annealrbm import metrics
+from annealrbm.fileio import content_digest, load_npz, save_npz, write_json
+from annealrbm.models import build_model
+from annealrbm.training.trainer import History, Trainer
 
 DEFAULT_BACKENDS = ("gibbs", "cd", "sa", "exact")
 

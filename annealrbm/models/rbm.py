@@ -12,9 +12,9 @@ import dimod
 import numpy as np
 from scipy.special import expit
 
-from . import bqm as bqm_mapping
-from .fileio import content_digest, load_npz, save_npz
-from .validation import check_binary_states, check_positive_int
+from annealrbm.models import bqm as bqm_mapping
+from annealrbm.fileio import content_digest, load_npz, save_npz
+from annealrbm.validation import check_binary_states, check_positive_int
 
 FORMAT_NAME = "annealrbm.RBM"
 FORMAT_VERSION = 2  # 2 adds the sha256 of the parameters

@@ -1,0 +1,1 @@
+"""The training loop (`trainer`) and its checksummed checkpoints (`checkpoint`)."""
