@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from annealrbm.gradient.estimators import Statistics
-from annealrbm.models.rbm import RBM
+from annealrbm.models.base import EnergyModel
 
 
 @dataclass
@@ -35,7 +35,7 @@ class NegativeSamples:
 
 
 class Backend(ABC):
-    """A source of negative-phase samples for an RBM.
+    """A source of negative-phase samples for a model (an `annealrbm.models.base.EnergyModel`).
 
     `sample` gets the current model, the current minibatch (used by CD-style backends to
     start their chains, ignored by others) and a seeded Generator to draw randomness from.
@@ -47,7 +47,7 @@ class Backend(ABC):
     checkpointed: ClassVar[tuple[str, ...]] = ()
     # whether `sample` starts its chains at the minibatch it is given (CD): it needs data
     uses_batch: ClassVar[bool] = False
-    # whether `sample` takes Boltzmann machines on any graph (annealrbm.models), not only RBMs
+    # whether `sample` takes any EnergyModel, not only two-layer models (RBMs)
     any_graph: ClassVar[bool] = False
 
     @property
@@ -56,10 +56,10 @@ class Backend(ABC):
         return bool(getattr(self, "persistent", False))
 
     @abstractmethod
-    def sample(self, rbm: RBM, batch: np.ndarray, rng: np.random.Generator) -> NegativeSamples:
-        """Return negative samples for `rbm`."""
+    def sample(self, model: EnergyModel, batch: np.ndarray, rng: np.random.Generator) -> NegativeSamples:
+        """Return negative samples for `model`."""
 
-    def prepare(self, rbm: RBM, num_updates: int, rng: np.random.Generator | None = None) -> dict[str, Any]:
+    def prepare(self, model: EnergyModel, num_updates: int, rng: np.random.Generator | None = None) -> dict[str, Any]:
         """Called once before training with the number of updates planned; may refuse the run
         (e.g. over a QPU time budget) and returns facts to record. Nothing by default."""
         return {}

@@ -83,7 +83,7 @@ class DimodSamplerBackend(Backend):
         sampleset = self.retrying.sample(bqm, **kwargs)
         seconds = time.perf_counter() - start
         visible, hidden = rbm.states_from_sampleset(sampleset)
-        if self.temperature_check is not None and isinstance(rbm, RBM):
+        if self.temperature_check is not None and rbm.two_layer_fast_paths:
             self.temperature_check.observe(rbm, visible, hidden)
         info = {"seconds": seconds, "num_samples": len(visible), "sampler_info": dict(sampleset.info)}
         return NegativeSamples(visible, hidden, info)
@@ -111,12 +111,7 @@ class DimodSamplerBackend(Backend):
 def hot_beta(rbm: RBM) -> float:
     """An inverse temperature at which the unit with the largest possible field still flips
     with probability about 1/2 (dwave-samplers' own default for the hot end)."""
-    if not isinstance(rbm, RBM):
-        largest = rbm.max_abs_field()
-        return float(np.log(2.0) / largest) if largest > 0 else 1.0
-    visible_field = np.abs(rbm.visible_bias) + np.abs(rbm.W).sum(axis=1)
-    hidden_field = np.abs(rbm.hidden_bias) + np.abs(rbm.W).sum(axis=0)
-    largest = max(visible_field.max(), hidden_field.max())
+    largest = rbm.max_abs_field()
     return float(np.log(2.0) / largest) if largest > 0 else 1.0
 
 
@@ -240,7 +235,7 @@ class ExactSampler(DimodSamplerBackend):
         )
 
     def sample(self, rbm: RBM, batch: np.ndarray, rng: np.random.Generator) -> NegativeSamples:
-        if isinstance(rbm, RBM) and min(rbm.n_visible, rbm.n_hidden) > self.max_treewidth:
+        if rbm.two_layer_fast_paths and min(rbm.n_visible, rbm.n_hidden) > self.max_treewidth:
             raise ValueError(
                 f"the exact backend needs min(n_visible, n_hidden) <= {self.max_treewidth}, "
                 f"got {rbm.n_visible}x{rbm.n_hidden}: use 'sa', 'pcd' or 'cd' for this model"
@@ -256,7 +251,8 @@ class ExactSampler(DimodSamplerBackend):
             sampler_info = samples.info.pop("sampler_info")
             samples.info["sampler_info"] = {"log_partition_function": float(sampler_info["log_partition_function"])}
             samples.statistics = (statistics_from_marginals(sampler_info, rbm.n_visible, rbm.n_hidden)
-                                  if isinstance(rbm, RBM) else edge_statistics_from_marginals(sampler_info, rbm))
+                                  if rbm.two_layer_fast_paths
+                                  else rbm.from_graph_view(*edge_statistics_from_marginals(sampler_info, rbm)))
         return samples
 
 

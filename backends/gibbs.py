@@ -18,7 +18,7 @@ def _random_states(n_chains: int, n_units: int, rng: np.random.Generator, dtype=
 
 def _general_samples(model, states: np.ndarray, sweeps: int, rng: np.random.Generator, start: float) -> NegativeSamples:
     """Block-Gibbs sweeps over a Boltzmann machine's colour blocks (any graph), in place."""
-    model.gibbs_sweeps(states, sweeps, rng)
+    model.block_gibbs(states, sweeps, rng)
     info = {"seconds": time.perf_counter() - start, "num_samples": len(states)}
     return NegativeSamples(states[:, :model.n_visible].copy(), states[:, model.n_visible:].copy(), info)
 
@@ -43,7 +43,7 @@ class ContrastiveDivergence(Backend):
 
     def sample(self, rbm: RBM, batch: np.ndarray, rng: np.random.Generator) -> NegativeSamples:
         start = time.perf_counter()
-        if not isinstance(rbm, RBM):  # any graph: start at the data, k sweeps over the colour blocks
+        if not rbm.two_layer_fast_paths:  # any graph: start at the data, k sweeps over the colour blocks
             return _general_samples(rbm, _clamped_start(rbm, batch, rng), self.k, rng, start)
         # p(h | data) starts the chain and is also the positive phase: computed once, handed over
         data_probs = rbm.hidden_probs(batch, check=False)
@@ -159,7 +159,7 @@ class PersistentContrastiveDivergence(Backend):
 
     def sample(self, rbm: RBM, batch: np.ndarray, rng: np.random.Generator) -> NegativeSamples:
         start = time.perf_counter()
-        if not isinstance(rbm, RBM):
+        if not rbm.two_layer_fast_paths:
             return self._general_sample(rbm, rng, start)
         width = rbm.n_visible if self.persist == "visible" else rbm.n_hidden
         if self.chains is None or self.chains.shape[1] != width:
@@ -296,7 +296,7 @@ class LongRunGibbs(Backend):
 
     def sample(self, rbm: RBM, batch: np.ndarray, rng: np.random.Generator) -> NegativeSamples:
         start = time.perf_counter()
-        if not isinstance(rbm, RBM):
+        if not rbm.two_layer_fast_paths:
             states = _random_states(self.num_samples, rbm.n_units, rng, rbm.dtype)
             return _general_samples(rbm, states, self.burn_in, rng, start)
         chains = _random_states(self.num_samples, rbm.n_visible, rng, rbm.dtype)

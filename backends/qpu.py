@@ -172,7 +172,7 @@ class QPUSampler(Backend):
     def embeddings_for(self, rbm: RBM) -> EmbeddingSet:
         """The cached disjoint embeddings for this RBM's shape, or of a Boltzmann machine's graph
         (`find_graph_embedding`), found on first use."""
-        if not isinstance(rbm, RBM):
+        if not rbm.two_layer_fast_paths:
             key = ("graph", rbm.n_units, rbm.edges.tobytes(), tuple(rbm.qubits or ()))
             if key not in self._embeddings:
                 self._embeddings[key] = find_graph_embedding(

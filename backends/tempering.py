@@ -106,7 +106,7 @@ class ParallelTempering(Backend):
         start = time.perf_counter()
         per_temperature = self.chains_for(rbm)
         rows = self.num_temperatures * per_temperature
-        if not isinstance(rbm, RBM):
+        if not rbm.two_layer_fast_paths:
             return self._sample_general(rbm, per_temperature, rng, start)
         self._start_chains(rows, rbm.n_visible, rbm.dtype, rng)
         row_betas = np.repeat(self.betas, per_temperature).astype(rbm.dtype)[:, None]
@@ -140,7 +140,7 @@ class ParallelTempering(Backend):
             change = row_betas * (self.free_energies - model.energies(states))
             states = states[systematic_resample_groups(change.reshape(self.num_temperatures, per_temperature), rng)]
         for _ in range(self.k):
-            model.gibbs_sweeps(states, 1, rng, betas=row_betas.astype(model.dtype)[:, None])
+            model.block_gibbs(states, 1, rng, betas=row_betas.astype(model.dtype)[:, None])
             energy = model.energies(states).reshape(self.num_temperatures, per_temperature)
             order = self._swap_order(
                 lambda lower: (self.betas[lower] - self.betas[lower + 1])[:, None] * (energy[lower] - energy[lower + 1]),

@@ -151,7 +151,7 @@ def test_block_gibbs_samples_the_boltzmann_distribution():
     model = randomised(BoltzmannMachine.fully_connected(3, 2), seed=10, scale=0.7)
     states, probabilities, _ = brute_force(model)
     chains = np.zeros((20000, model.n_units))
-    model.gibbs_sweeps(chains, 30, np.random.default_rng(11))
+    model.block_gibbs(chains, 30, np.random.default_rng(11))
     codes = chains @ (2 ** np.arange(model.n_units)[::-1])
     frequencies = np.bincount(codes.astype(int), minlength=len(states)) / len(chains)
     assert np.abs(frequencies - probabilities).max() < 0.015

@@ -66,8 +66,9 @@ class RunResult:
 
     @property
     def W(self) -> np.ndarray:
-        """An RBM's weights (the couplings of another model)."""
-        return self.final_model.W if isinstance(self.final_model, RBM) else self.final_model.couplings
+        """The couplings: the first parameter array of any model (an RBM's W, a Boltzmann
+        machine's per-edge couplings)."""
+        return next(iter(self.final_model.parameter_arrays().values()))
 
 
 def _log_likelihoods(rbm: RBM, train: np.ndarray, test: np.ndarray, seed: int, ais_options: dict) -> dict[str, Any]:
@@ -135,7 +136,7 @@ def run_one(spec: RunSpec, train: np.ndarray, test: np.ndarray) -> RunResult:
                       evaluate=False, callbacks=[evaluate], backend_options=spec.backend_options,
                       **spec.hyperparameters)
     trainer.fit(train)
-    if spec.fidelity_samples and rows and isinstance(rbm, RBM):
+    if spec.fidelity_samples and rows and rbm.two_layer_fast_paths:
         rows[-1].update(_sampler_fidelity(trainer, train, spec))
     if spec.report_progress and rows:
         last = rows[-1]

@@ -92,7 +92,7 @@ def ais_log_partition_function(
         bases.append(base_rate_bias(data, rbm.n_visible))
     if data is None or starts in ("both", "uniform"):
         bases.append(np.zeros(rbm.n_visible))
-    if not isinstance(rbm, RBM):  # a Boltzmann machine on any graph: whole states from independent units
+    if not rbm.two_layer_fast_paths:  # a Boltzmann machine on any graph: whole states from independent units
         padded = [np.concatenate([base, np.zeros(rbm.n_hidden)]) for base in bases]
         return combine_starts([_anneal_any_graph(rbm, base, num_chains, betas, rng, progress) for base in padded])
     return combine_starts([_anneal(rbm, base, num_chains, betas, rng, progress) for base in bases])
@@ -190,7 +190,7 @@ def reverse_ais_log_partition_function(
     betas = salakhutdinov_murray_betas(num_betas) if betas is None else np.asarray(betas, dtype=float)
     if betas[0] != 0.0 or betas[-1] != 1.0 or np.any(np.diff(betas) < 0):
         raise ValueError("betas must rise from 0 to 1")
-    if not isinstance(rbm, RBM):
+    if not rbm.two_layer_fast_paths:
         return _reverse_anneal_any_graph(rbm, visible, betas, rng, progress)
     base = base_rate_bias(visible, rbm.n_visible)
     log_z_base = float(softplus(base).sum() + rbm.n_hidden * np.log(2.0))
@@ -224,7 +224,7 @@ def _reverse_anneal_any_graph(model, visible: np.ndarray, betas: np.ndarray, rng
     hidden_mean = model.hidden_expectations(visible)
     states[:, model.n_visible:] = rng.random(hidden_mean.shape) < hidden_mean
     if model.hidden_units_interact:
-        model.gibbs_sweeps(states, CLAMPED_START_SWEEPS, rng, which="hidden")
+        model.block_gibbs(states, CLAMPED_START_SWEEPS, rng, which="hidden")
     base = base_rate_bias(states, model.n_units)
     log_z_base = float(softplus(base).sum())
     sweep = _TemperedSweep(model, base)

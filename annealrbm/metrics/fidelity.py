@@ -170,7 +170,7 @@ def sampler_fidelity(
     """
     from annealrbm import backends, metrics
 
-    if not isinstance(model, RBM):
+    if not model.two_layer_fast_paths:
         raise ValueError(f"model must be an annealrbm.RBM, got {type(model).__name__}")
     num_samples = check_positive_int(num_samples, "num_samples")
     rng = np.random.default_rng(seed)

@@ -25,7 +25,7 @@ _CHUNK_ELEMENTS = 1 << 21
 def exact_is_feasible(rbm: RBM, max_units: int = 20) -> bool:
     """Whether exact log Z is cheap: the smaller layer has at most `max_units` units (an RBM);
     for other models, whether enumeration needs at most 2^(max_units + 4) terms."""
-    if not isinstance(rbm, RBM):
+    if not rbm.two_layer_fast_paths:
         try:
             return enumeration.Plan(rbm).size <= max_units + 4 and (
                 not rbm.hidden_units_interact or rbm.n_hidden <= enumeration.MAX_HIDDEN_ENUMERATED)
@@ -78,7 +78,7 @@ def _map_enumerated_chunks(rbm: RBM, reduce_chunk: Callable[[np.ndarray, np.ndar
 def log_partition_function(rbm: RBM) -> float:
     """Exact log Z (natural log): an RBM's smaller layer enumerated; any other model by the
     cheapest enumeration of `annealrbm.models.enumeration`."""
-    if not isinstance(rbm, RBM):
+    if not rbm.two_layer_fast_paths:
         return enumeration.log_partition_function(rbm)
     return float(logsumexp(_map_enumerated_chunks(rbm, lambda _s, _p, log_weights: logsumexp(log_weights))))
 
@@ -95,7 +95,7 @@ def mean_negative_free_energy(model, data) -> tuple[float, str]:
     """The mean of -F(v) over the rows of `data` and how it was computed: "exact", or for a model
     with too many interacting hidden units to sum out, "mean-field bound" (-F_q(v) <= -F(v),
     `enumeration.mean_field_free_energy`), so a log-likelihood from it is a lower bound."""
-    if isinstance(model, RBM) or enumeration.exact_free_energy_is_feasible(model):
+    if not model.hidden_units_interact or enumeration.exact_free_energy_is_feasible(model):
         return float(-model.free_energy(data).mean()), "exact"
     return float(-enumeration.mean_field_free_energy(model, data).mean()), "mean-field bound"
 
@@ -185,7 +185,7 @@ def reconstruction_error(rbm: RBM, data, rng: np.random.Generator, max_examples:
     if isinstance(data, np.ndarray) and data.ndim == 2:  # slice before the float64 check: it copies
         data = data[:max_examples]
     data = check_binary_states(data, rbm.n_visible, "data")[:max_examples]
-    if not isinstance(rbm, RBM):  # visible units may interact: a sampled reconstruction
+    if not rbm.two_layer_fast_paths:  # visible units may interact: a sampled reconstruction
         return float(np.mean((data - rbm.reconstruct(data, rng)) ** 2))
     reconstruction = rbm.visible_probs(rbm.sample_hidden(data, rng))
     return float(np.mean((data - reconstruction) ** 2))

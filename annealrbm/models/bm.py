@@ -15,10 +15,10 @@ import dimod
 import numpy as np
 from scipy.special import expit
 
-from annealrbm.models.bqm import sampleset_to_states
 from annealrbm.fileio import content_digest, load_npz, save_npz
-from annealrbm.validation import check_binary_states, check_positive_int
 from annealrbm.models import enumeration, topology
+from annealrbm.models.base import EnergyModel
+from annealrbm.validation import check_binary_states, check_positive_int
 
 FORMAT_NAME = "annealrbm.BoltzmannMachine"
 FORMAT_VERSION = 1
@@ -27,7 +27,7 @@ FORMAT_VERSION = 1
 MAX_EXACT_CLAMPED_HIDDEN = 12
 
 
-class BoltzmannMachine:
+class BoltzmannMachine(EnergyModel):
     """A binary Boltzmann machine over `n_visible` + `n_hidden` units coupled along `edges`.
 
     edges: pairs (u, v) of unit indices 0..n-1, visible units first. Couplings start at
@@ -176,8 +176,8 @@ class BoltzmannMachine:
             self._blocks[which] = topology.colour_blocks(self.edges, units)
         return self._blocks[which]
 
-    def gibbs_sweeps(self, states: np.ndarray, sweeps: int, rng: np.random.Generator,
-                     which: str = "all", betas: np.ndarray | None = None) -> np.ndarray:
+    def block_gibbs(self, states: np.ndarray, sweeps: int, rng: np.random.Generator,
+                    which: str = "all", betas: np.ndarray | None = None) -> np.ndarray:
         """`sweeps` block-Gibbs sweeps over the blocks of `which` units, in place on `states`
         (full states, n_units columns); the other units stay clamped. `betas` (a column, one
         per row) samples each row from the tempered model exp(-beta E)."""
@@ -210,7 +210,7 @@ class BoltzmannMachine:
         states = np.hstack([visible, np.zeros((len(visible), self.n_hidden), dtype=self.dtype)])
         hidden_mean = self.hidden_expectations(visible)
         states[:, self.n_visible:] = rng.random(hidden_mean.shape) < hidden_mean
-        self.gibbs_sweeps(states, 1, rng, which="visible")
+        self.block_gibbs(states, 1, rng, which="visible")
         return states[:, :self.n_visible]
 
     # --- sufficient statistics ---------------------------------------------------------------
@@ -274,10 +274,13 @@ class BoltzmannMachine:
             -beta * self.biases.astype(np.float64), (self.edges[:, 0], self.edges[:, 1], -beta * self.couplings.astype(np.float64)),
             0.0, dimod.BINARY)
 
-    def states_from_sampleset(self, sampleset: dimod.SampleSet) -> tuple[np.ndarray, np.ndarray]:
-        """(visible, hidden) arrays of a SampleSet over this model's labels, in the model's dtype."""
-        visible, hidden = sampleset_to_states(sampleset, self.n_visible, self.n_hidden)
-        return visible.astype(self.dtype, copy=False), hidden.astype(self.dtype, copy=False)
+    def to_graph_view(self, arrays) -> tuple[np.ndarray, np.ndarray]:
+        """(couplings, biases): the parameters are already one value per edge and per unit."""
+        pairs, units = arrays
+        return pairs, units
+
+    def from_graph_view(self, pairs: np.ndarray, units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return pairs, units
 
     def max_abs_field(self) -> float:
         """The largest |local field| any unit can see: |b_i| + sum_j |J_ij|."""

@@ -12,8 +12,9 @@ import dimod
 import numpy as np
 from scipy.special import expit
 
-from annealrbm.models import bqm as bqm_mapping
 from annealrbm.fileio import content_digest, load_npz, save_npz
+from annealrbm.models import bqm as bqm_mapping
+from annealrbm.models.base import EnergyModel
 from annealrbm.validation import check_binary_states, check_positive_int
 
 FORMAT_NAME = "annealrbm.RBM"
@@ -97,8 +98,16 @@ def _float_dtype(dtype) -> np.dtype:
     return dtype
 
 
-class RBM:
-    """A binary RBM with weights `W` (n_visible x n_hidden), `visible_bias` and `hidden_bias`."""
+class RBM(EnergyModel):
+    """A binary RBM with weights `W` (n_visible x n_hidden), `visible_bias` and `hidden_bias`.
+
+    One implementation of `EnergyModel`, with fused two-layer paths besides: p(h | v) and
+    p(v | h) as one matrix product each (`hidden_probs`, `visible_probs`), and chains kept as
+    visible states (`gibbs_sweeps`), which the backends and metrics use for RBMs.
+    """
+
+    model_type = "rbm"
+    two_layer_fast_paths = True
 
     def __init__(
         self,
@@ -250,16 +259,90 @@ class RBM:
         """One stochastic up-down pass v -> h ~ p(h|v) -> v' ~ p(v|h)."""
         return self.sample_visible(self.sample_hidden(visible, rng), rng, False)
 
+    # --- the EnergyModel interface on full states (visible then hidden columns) --------------
+    @property
+    def visible_units_interact(self) -> bool:
+        return False
+
+    @property
+    def hidden_units_interact(self) -> bool:
+        return False
+
+    def energies(self, states: np.ndarray) -> np.ndarray:
+        """E(v, h) per row of full states, without input checks, float64."""
+        states = np.asarray(states, dtype=np.float64)
+        visible, hidden = states[:, :self.n_visible], states[:, self.n_visible:]
+        return -(visible @ self.visible_bias) - (hidden @ self.hidden_bias) - np.einsum(
+            "ni,ni->n", visible @ self.W.astype(np.float64), hidden)
+
+    def sufficient_statistics(self, states: np.ndarray, weights: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+        """(<v h^T>, <v>, <h>) over the rows of full states (or expected states whose pairs
+        factorise), weighted by `weights` (summing to 1) if given, in the model's dtype."""
+        states = np.asarray(states, dtype=np.float64)
+        weights = np.full(len(states), 1.0 / len(states)) if weights is None else np.asarray(weights, dtype=np.float64)
+        visible, hidden = states[:, :self.n_visible], states[:, self.n_visible:]
+        return tuple(statistic.astype(self.dtype) for statistic in (
+            (visible * weights[:, np.newaxis]).T @ hidden, weights @ visible, weights @ hidden))
+
+    def positive_statistics(self, batch: np.ndarray) -> tuple[np.ndarray, ...]:
+        """(<v h^T>, <v>, <h>) with v the rows of `batch` and h at p(h | v): exact, since the
+        hidden units are conditionally independent."""
+        batch = np.asarray(batch, dtype=np.float64)
+        return self.sufficient_statistics(np.hstack([batch, self.hidden_expectations(batch)]))
+
+    def blocks(self, which: str = "all") -> list[np.ndarray]:
+        """The two layers: [visible, hidden] unit indices ('all'), or one of them."""
+        layers = {"visible": [np.arange(self.n_visible)], "hidden": [self.n_visible + np.arange(self.n_hidden)]}
+        if which == "all":
+            return layers["visible"] + layers["hidden"]
+        if which not in layers:
+            raise ValueError(f"which must be 'all', 'visible' or 'hidden', got {which!r}")
+        return layers[which]
+
+    def block_gibbs(self, states: np.ndarray, sweeps: int, rng: np.random.Generator,
+                    which: str = "all", betas: np.ndarray | None = None) -> np.ndarray:
+        """Block-Gibbs sweeps on full states in place (the layers of `which`, visible first);
+        `betas` (a column) tempers each row. The visible-chain form is `gibbs_sweeps`."""
+        n_v = self.n_visible
+        for _ in range(max(0, sweeps)):
+            for block in self.blocks(which):
+                if block[0] < n_v:
+                    logits = self._visible_logits(states[:, n_v:].astype(self.dtype, copy=False), False)
+                else:
+                    logits = self._hidden_logits(states[:, :n_v].astype(self.dtype, copy=False), False)
+                if betas is not None:
+                    logits *= betas
+                states[:, block] = bernoulli(_fast_sigmoid(logits), rng)
+        return states
+
+    def hidden_expectations(self, visible: np.ndarray) -> np.ndarray:
+        """p(h = 1 | v) per row, float64."""
+        return expit(np.asarray(visible, dtype=np.float64) @ self.W + self.hidden_bias)
+
+    @property
+    def edges(self) -> np.ndarray:
+        """Every (visible i, hidden j) pair as units (i, n_visible + j), in the order of W.ravel()."""
+        visible, hidden = np.divmod(np.arange(self.n_visible * self.n_hidden), self.n_hidden)
+        return np.stack([visible, self.n_visible + hidden], axis=1)
+
+    def to_graph_view(self, arrays) -> tuple[np.ndarray, np.ndarray]:
+        """(W, a, b)-shaped arrays as (one value per edge, one per unit)."""
+        weights, visible, hidden = arrays
+        return np.ravel(weights), np.concatenate([visible, hidden])
+
+    def from_graph_view(self, pairs: np.ndarray, units: np.ndarray) -> tuple[np.ndarray, ...]:
+        return pairs.reshape(self.n_visible, self.n_hidden), units[:self.n_visible], units[self.n_visible:]
+
+    def max_abs_field(self) -> float:
+        """The largest |local field| any unit can see: |bias| + the sum of its |weights|."""
+        visible_field = np.abs(self.visible_bias) + np.abs(self.W).sum(axis=1)
+        hidden_field = np.abs(self.hidden_bias) + np.abs(self.W).sum(axis=0)
+        return float(max(visible_field.max(), hidden_field.max()))
+
     # --- BQM ---------------------------------------------------------------------------------
     def to_bqm(self, beta: float = 1.0) -> dimod.BinaryQuadraticModel:
         """The BINARY BQM whose energy is beta * E(v, h); visible variables first, then hidden."""
         return bqm_mapping.rbm_to_bqm(self.W, self.visible_bias, self.hidden_bias, beta)
-
-    def states_from_sampleset(self, sampleset: dimod.SampleSet) -> tuple[np.ndarray, np.ndarray]:
-        """The (visible, hidden) arrays of a SampleSet over this RBM's BQM labels, in the model's
-        dtype (so a float32 model's negative phase and gradient stay float32)."""
-        visible, hidden = bqm_mapping.sampleset_to_states(sampleset, self.n_visible, self.n_hidden)
-        return visible.astype(self.dtype, copy=False), hidden.astype(self.dtype, copy=False)
 
     # --- files -------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> Path:

@@ -16,9 +16,8 @@ from annealrbm import backends, metrics
 from annealrbm.training import checkpoint
 from annealrbm.gradient import unit_restarts
 from annealrbm.backends.retry import SamplerUnavailable
-from annealrbm.gradient.estimators import Centering, GradientEstimator, centred, centred_on_graph, negative_hidden, positive_statistics, statistics_difference
-from annealrbm.models.rbm import RBM
-from annealrbm.models import BoltzmannMachine
+from annealrbm.gradient.estimators import Centering, GradientEstimator, centred, negative_hidden, positive_statistics, statistics_difference
+from annealrbm.models.base import EnergyModel
 from annealrbm.optim import Adam, LearningRate, MomentumSGD, ParameterAverage, as_schedule, default_learning_rate, parameters
 from annealrbm.validation import binary_states_uint8, check_positive_int, check_unit_interval
 
@@ -84,7 +83,7 @@ class TrainingInterrupted(RuntimeError):
 
 
 def _exact_evaluation_is_cheap(rbm) -> bool:
-    if not isinstance(rbm, RBM):
+    if not rbm.two_layer_fast_paths:
         return metrics.exact_is_feasible(rbm, max_units=18)
     small, large = sorted((rbm.n_visible, rbm.n_hidden))
     return small <= 20 and (1 << small) * large <= EXACT_EVALUATION_BUDGET
@@ -138,7 +137,7 @@ class Trainer:
 
     def __init__(
         self,
-        rbm: RBM | BoltzmannMachine,
+        rbm: EnergyModel,
         backend: Any = "sa",
         epochs: int = 200,
         learning_rate: LearningRate | None = None,
@@ -162,9 +161,10 @@ class Trainer:
         visible_values: str = "binary",
         clamped_sampling: bool = False,
     ) -> None:
-        if not isinstance(rbm, (RBM, BoltzmannMachine)):
-            raise ValueError(f"rbm must be an annealrbm.RBM or a Boltzmann machine (annealrbm.models), got {type(rbm).__name__}")
-        self.general = not isinstance(rbm, RBM)  # a Boltzmann machine on any graph: the generic path
+        if not isinstance(rbm, EnergyModel):
+            raise ValueError(f"rbm must be an annealrbm model (an RBM, or a Boltzmann machine of annealrbm.models), "
+                             f"got {type(rbm).__name__}")
+        self.general = not rbm.two_layer_fast_paths  # the generic path, through the EnergyModel interface
         self.rbm = rbm
         if visible_values not in ("binary", "unit-interval"):
             raise ValueError(f"visible_values must be 'binary' or 'unit-interval', got {visible_values!r}")
@@ -273,7 +273,7 @@ class Trainer:
                 target[...] = value
         return self.history
 
-    def current_model(self) -> RBM:
+    def current_model(self) -> EnergyModel:
         """The model training would return if it stopped now: the parameter average once
         averaging has begun, else the trainer's model itself."""
         return self.rbm if self.average is None else self.average.model(self.rbm)
@@ -464,8 +464,8 @@ class Trainer:
             negative = self.rbm.sufficient_statistics(np.hstack([samples.visible, samples.hidden]), samples.weights)
         gradient = [np.subtract(p, n, dtype=self.rbm.dtype) for p, n in zip(positive, negative)]
         if self.offsets is not None:
-            self.offsets.update(positive[1][np.newaxis, self.rbm.n_visible:])
-            centred_on_graph(gradient, np.concatenate(self.offsets.offsets(np.float64)), self.rbm.edges)
+            self.offsets.update(self.rbm.to_graph_view(positive)[1][np.newaxis, self.rbm.n_visible:])
+            gradient = list(self.rbm.centred_gradient(gradient, np.concatenate(self.offsets.offsets(np.float64))))
         return gradient
 
     def _evaluate(self, data: np.ndarray, exact: bool) -> dict[str, float]:
