@@ -173,10 +173,11 @@ class QPUSampler(Backend):
         """The cached disjoint embeddings for this RBM's shape, or of a Boltzmann machine's graph
         (`find_graph_embedding`), found on first use."""
         if not rbm.two_layer_fast_paths:
-            key = ("graph", rbm.n_units, rbm.edges.tobytes(), tuple(rbm.qubits or ()))
+            qubits = getattr(rbm, "qubits", None)  # hardware-native models: one qubit per unit
+            key = ("graph", rbm.n_units, rbm.edges.tobytes(), tuple(qubits or ()))
             if key not in self._embeddings:
                 self._embeddings[key] = find_graph_embedding(
-                    self.sampler.to_networkx_graph(), rbm.n_units, rbm.edges, qubits=rbm.qubits,
+                    self.sampler.to_networkx_graph(), rbm.n_units, rbm.edges, qubits=qubits,
                     solver=self.solver_name, directory=Path(self.cache_dir) if self.cache_dir else None,
                     num_copies=self.num_copies)
             return self._embeddings[key]

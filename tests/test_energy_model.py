@@ -93,3 +93,13 @@ def test_generic_path_trains_an_rbm_with_sampling_backends(backend):
     fused_ll, generic_ll = (metrics.log_likelihood(RBM.from_arrays(**m.parameter_arrays()), data) for m in (fused, generic))
     assert generic_ll > -np.log(14) - 0.3  # bars and stripes 3x3: 14 patterns
     assert abs(generic_ll - fused_ll) < 0.2
+
+
+def test_metrics_reach_an_rbm_through_the_generic_interface():
+    rbm = random_rbm(6, 4, seed=6)
+    generic = GenericRBM.from_arrays(**rbm.parameter_arrays())
+    exact = metrics.log_partition_function(rbm)
+    assert metrics.log_partition_function(generic) == pytest.approx(exact, abs=1e-9)  # enumeration on the graph view
+    np.testing.assert_allclose(generic.coupling_matrix()[:6, 6:], rbm.W)
+    log_z, error = metrics.ais_log_partition_function(generic, num_chains=200, num_betas=2000, seed=0)  # AIS on any graph
+    assert abs(log_z - exact) < max(0.1, 4 * error)

@@ -155,7 +155,7 @@ class _TemperedSweep:
     def __init__(self, model, base: np.ndarray) -> None:
         self.model, self.base = model, base
         self.couplings = model.coupling_matrix(np.float64)
-        self.biases = model.biases.astype(np.float64)
+        self.biases = model.graph_parameters()[1].astype(np.float64)
         self.blocks = model.blocks()
 
     def log_ratio_slope(self, states: np.ndarray) -> np.ndarray:

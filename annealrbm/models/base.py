@@ -147,6 +147,19 @@ class EnergyModel(ABC):
     def from_graph_view(self, pairs: np.ndarray, units: np.ndarray) -> tuple[np.ndarray, ...]:
         """(per edge, per unit) arrays back in the shapes and order of `parameter_arrays`."""
 
+    def graph_parameters(self) -> tuple[np.ndarray, np.ndarray]:
+        """(one coupling per edge, one bias per unit): the parameters in the graph view, so that
+        E(x) = -biases.x - sum over edges of coupling x_u x_v."""
+        return self.to_graph_view(tuple(self.parameter_arrays().values()))
+
+    def coupling_matrix(self, dtype=None) -> np.ndarray:
+        """The dense symmetric coupling matrix (n_units x n_units), zero diagonal."""
+        couplings, _ = self.graph_parameters()
+        matrix = np.zeros((self.n_units, self.n_units), dtype=dtype or self.dtype)
+        matrix[self.edges[:, 0], self.edges[:, 1]] = couplings
+        matrix[self.edges[:, 1], self.edges[:, 0]] = couplings
+        return matrix
+
     def centred_gradient(self, gradient, offsets: np.ndarray) -> tuple[np.ndarray, ...]:
         """The centred update (Melchior, Fischer & Wiskott 2016) from the uncentred gradient,
         with one offset per unit (visible: the data mean; hidden: a moving average of p(h | v))."""

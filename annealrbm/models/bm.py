@@ -140,13 +140,6 @@ class BoltzmannMachine(EnergyModel):
         """No visible-visible and no hidden-hidden edges."""
         return not (self.visible_units_interact or self.hidden_units_interact)
 
-    def coupling_matrix(self, dtype=None) -> np.ndarray:
-        """The dense symmetric coupling matrix (n_units x n_units), zero diagonal."""
-        matrix = np.zeros((self.n_units, self.n_units), dtype=dtype or self.dtype)
-        matrix[self.edges[:, 0], self.edges[:, 1]] = self.couplings
-        matrix[self.edges[:, 1], self.edges[:, 0]] = self.couplings
-        return matrix
-
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(n_visible={self.n_visible}, n_hidden={self.n_hidden}, "
                 f"edges={len(self.edges)}, dtype={self.dtype})")

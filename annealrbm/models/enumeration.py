@@ -71,8 +71,8 @@ def _layer_split(model, kind: str):
 def log_partition_function(model) -> float:
     """Exact log Z of `model` (natural log)."""
     plan = Plan(model)
-    biases = model.biases.astype(np.float64)
-    upper = upper_couplings(model.n_units, model.edges, model.couplings.astype(np.float64))
+    couplings, biases = (array.astype(np.float64) for array in model.graph_parameters())
+    upper = upper_couplings(model.n_units, model.edges, couplings)
     if plan.kind in ("visible", "hidden"):
         enumerated, summed = _layer_split(model, plan.kind)
         own_upper = upper[np.ix_(enumerated, enumerated)]
@@ -105,8 +105,9 @@ def hidden_log_weights(model, visible: np.ndarray, hidden: np.ndarray) -> np.nda
     """log w(v, h) - (the terms in v alone), for every row of `visible` against every enumerated
     hidden state: (N, K)."""
     n_v = model.n_visible
-    upper = upper_couplings(model.n_units, model.edges, model.couplings.astype(np.float64))
-    fields = visible @ (upper[:n_v, n_v:]) + model.biases[n_v:]
+    couplings, biases = (array.astype(np.float64) for array in model.graph_parameters())
+    upper = upper_couplings(model.n_units, model.edges, couplings)
+    fields = visible @ (upper[:n_v, n_v:]) + biases[n_v:]
     hidden_only = np.einsum("ki,ki->k", hidden @ upper[n_v:, n_v:], hidden)
     return fields @ hidden.T + hidden_only
 
@@ -116,8 +117,8 @@ def free_energy(model, visible: np.ndarray) -> np.ndarray:
     else by enumerating the hidden states in chunks (up to MAX_HIDDEN_ENUMERATED hidden units)."""
     visible = np.asarray(visible, dtype=np.float64)
     n_v = model.n_visible
-    biases = model.biases.astype(np.float64)
-    upper = upper_couplings(model.n_units, model.edges, model.couplings.astype(np.float64))
+    couplings, biases = (array.astype(np.float64) for array in model.graph_parameters())
+    upper = upper_couplings(model.n_units, model.edges, couplings)
     visible_part = quadratic_log_weight(visible, biases[:n_v], upper[:n_v, :n_v])
     if not model.hidden_units_interact:
         return -(visible_part + softplus(visible @ upper[:n_v, n_v:] + biases[n_v:]).sum(axis=1))
@@ -146,8 +147,8 @@ def mean_field_free_energy(model, visible: np.ndarray) -> np.ndarray:
     """
     visible = np.asarray(visible, dtype=np.float64)
     n_v = model.n_visible
-    biases = model.biases.astype(np.float64)
-    upper = upper_couplings(model.n_units, model.edges, model.couplings.astype(np.float64))
+    couplings, biases = (array.astype(np.float64) for array in model.graph_parameters())
+    upper = upper_couplings(model.n_units, model.edges, couplings)
     mu = np.clip(mean_field_hidden(model, visible), 1e-12, 1 - 1e-12)
     fields = visible @ upper[:n_v, n_v:] + biases[n_v:]
     # under a factorised q, E[h_i h_j] = mu_i mu_j for the distinct pairs of the upper triangle
@@ -172,7 +173,7 @@ def mean_field_hidden(model, visible: np.ndarray, iterations: int = 30, damping:
     iterations mu <- sigmoid(b_h + v J_vh + mu J_hh), from the factorised start without J_hh."""
     n_v = model.n_visible
     symmetric = model.coupling_matrix(np.float64)
-    fields = np.asarray(visible, dtype=np.float64) @ symmetric[:n_v, n_v:] + model.biases[n_v:]
+    fields = np.asarray(visible, dtype=np.float64) @ symmetric[:n_v, n_v:] + model.graph_parameters()[1][n_v:]
     hidden_couplings = symmetric[n_v:, n_v:]
     mu = expit(fields)
     for _ in range(iterations):
