@@ -275,6 +275,7 @@ def test_checkpointed_general_model_resumes_bit_identically(tmp_path):
     assert np.array_equal(resumed.couplings, whole.couplings) and np.array_equal(resumed.biases, whole.biases)
 
 
+@pytest.mark.slow  # a whole training run through the emulated QPU
 def test_fully_connected_bm_trains_on_the_emulated_qpu_with_a_clique_embedding(tmp_path):
     import warnings
 

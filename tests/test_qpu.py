@@ -228,6 +228,7 @@ def test_redact_hides_the_token():
         del os.environ["DWAVE_API_TOKEN"]
 
 
+@pytest.mark.slow  # a whole training run through the emulated QPU
 def test_reproduce_reports_qpu_figures(tmp_path):
     result, _ = run_cli(["reproduce", "--backends", "exact,qpu-mock", "--epochs", "40", "--out", "out"], tmp_path)
     assert result.returncode == 0, result.stderr
