@@ -64,6 +64,11 @@ class Backend(ABC):
         (e.g. over a QPU time budget) and returns facts to record. Nothing by default."""
         return {}
 
+    def set_final_phase(self, final: bool) -> None:
+        """Told at the start of every epoch whether training is in its final phase: the epochs
+        whose parameters are averaged into the model training returns (the last quarter when
+        averaging is off). A backend may sample more carefully there; a no-op by default."""
+
     def reset(self) -> None:
         """Forget any state kept between calls (persistent chains); a no-op by default."""
 

@@ -129,6 +129,11 @@ class SimulatedAnnealing(DimodSamplerBackend):
     a full anneal from hot (persistent annealing). `num_threads` > 1 splits the reads into
     that many concurrent calls, each seeded from the call's seed (`ThreadedReadsComposite`):
     1.5-2x faster updates on 2 cores; the samples depend on `num_threads`, not on the machine.
+
+    In the final phase of training (the epochs averaged into the returned model, see
+    `Backend.set_final_phase`), full anneals run `final_sweep_factor` times as many sweeps: a
+    sharp model's mode weights freeze later in a slower anneal, so the returned model is
+    trained on samples closer to beta = 1 (see docs/benchmarks.md). 1 turns this off.
     """
 
     name = "sa"
@@ -147,9 +152,12 @@ class SimulatedAnnealing(DimodSamplerBackend):
         persistent_sweeps: int = 20,
         reheat_beta: float | None = 0.3,
         num_threads: int = 1,
+        final_sweep_factor: float = 3.0,
     ) -> None:
         if not beta > 0:
             raise ValueError(f"beta must be > 0, got {beta!r}")
+        if not (np.isfinite(final_sweep_factor) and final_sweep_factor >= 1):
+            raise ValueError(f"final_sweep_factor must be a number >= 1 (1 turns it off), got {final_sweep_factor!r}")
         num_threads = check_positive_int(num_threads, "num_threads")
         if beta_range is not None and (len(beta_range) != 2 or not 0 < beta_range[0] <= beta_range[1]):
             raise ValueError(f"beta_range must be (hot, cold) with 0 < hot <= cold, got {beta_range!r}")
@@ -169,9 +177,14 @@ class SimulatedAnnealing(DimodSamplerBackend):
             raise ValueError(f"reheat_beta must be in (0, beta], got {reheat_beta!r}")
         self.reheat_beta = reheat_beta
         self.previous: np.ndarray | None = None  # last call's states (visible then hidden)
+        self.final_sweep_factor = float(final_sweep_factor)
+        self.final_phase = False
 
     def reset(self) -> None:
         self.previous = None
+
+    def set_final_phase(self, final: bool) -> None:
+        self.final_phase = bool(final)
 
     def call_kwargs(self, rbm: RBM, rng: np.random.Generator) -> dict[str, Any]:
         kwargs = super().call_kwargs(rbm, rng)
@@ -185,6 +198,8 @@ class SimulatedAnnealing(DimodSamplerBackend):
                           beta_range=(self.reheat_beta or self.beta, self.beta))
         else:
             kwargs["beta_range"] = self.beta_range or (min(hot_beta(rbm), 0.1 * self.beta), self.beta)
+            if self.final_phase:
+                kwargs["num_sweeps"] = round(kwargs["num_sweeps"] * self.final_sweep_factor)
         return kwargs
 
     def sample(self, rbm: RBM, batch: np.ndarray, rng: np.random.Generator) -> NegativeSamples:

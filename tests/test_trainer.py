@@ -247,3 +247,27 @@ def test_the_trained_model_is_the_average_of_the_last_quarter_of_epochs():
 def test_adam_and_the_uncentred_gradient_remain_available():
     _, _, nll = train_patterns("exact", epochs=100, optimizer="adam", centering=False)
     assert nll < 20 * np.log(2) - 8
+
+
+def test_backends_are_told_the_final_phase_and_sa_anneals_longer_there():
+    from annealrbm.backends import SimulatedAnnealing
+
+    class Recording(SimulatedAnnealing):
+        def __init__(self, **options):
+            super().__init__(**options)
+            self.sweeps = []
+
+        def call_kwargs(self, rbm, rng):
+            kwargs = super().call_kwargs(rbm, rng)
+            self.sweeps.append(kwargs["num_sweeps"])
+            return kwargs
+
+    data = datasets.random_patterns(0)
+    for averaging, factor, expected in ((0.25, 3.0, [10] * 6 + [30] * 2), (None, 2.0, [10] * 6 + [20] * 2),
+                                        (0.5, 1.0, [10] * 8)):
+        backend = Recording(num_reads=10, num_sweeps=10, final_sweep_factor=factor)
+        Trainer(RBM(20, 4, seed=0), backend=backend, epochs=8, averaging=averaging, seed=0, progress=False,
+                evaluate=False).fit(data)
+        assert backend.sweeps == expected
+    with pytest.raises(ValueError, match="final_sweep_factor"):
+        SimulatedAnnealing(final_sweep_factor=0.5)

@@ -21,6 +21,9 @@ from annealrbm.models.base import EnergyModel
 from annealrbm.optim import Adam, LearningRate, MomentumSGD, ParameterAverage, as_schedule, default_learning_rate, parameters
 from annealrbm.validation import binary_states_uint8, check_positive_int, check_unit_interval
 
+# The final phase of training when averaging is off: this fraction of the epochs at the end.
+DEFAULT_FINAL_PHASE = 0.25
+
 # Callback: called after every epoch with (record, trainer); returning True stops training.
 Callback = Callable[[dict, "Trainer"], Any]
 
@@ -199,6 +202,9 @@ class Trainer:
                         if averaging else None)
         self.rao_blackwell = bool(rao_blackwell)
         averaging_start = self.average.start_epoch if self.average is not None else self.epochs
+        # the epochs whose parameters make the returned model: backends may sample more carefully there
+        self.final_phase_start = (self.average.start_epoch if self.average is not None
+                                  else math.floor(self.epochs * (1 - DEFAULT_FINAL_PHASE)))
         self.restart_epochs = (unit_restarts.check_epochs(self.epochs, averaging_start)
                                if restart_units and not self.general else set())
         self.gradient = GradientEstimator()
@@ -280,6 +286,7 @@ class Trainer:
 
     def _run_epoch(self, data: np.ndarray, epoch: int, exact: bool, bar) -> bool:
         """Train, evaluate, record, call back and checkpoint one epoch; True if a callback stops."""
+        self.backend.set_final_phase(epoch >= self.final_phase_start)
         record = self._train_epoch(data, epoch)
         if epoch + 1 in self.restart_epochs:
             record["units_restarted"] = self._restart_redundant_unit(data)
