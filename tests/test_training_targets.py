@@ -43,9 +43,8 @@ def test_population_annealing_reaches_its_target():
 @pytest.mark.slow
 def test_simulated_annealing_reaches_its_target_with_little_spread_over_seeds():
     nlls = np.array([[final_nll("sa", pattern_seed, seed) for seed in (0, 1, 2)] for pattern_seed in HELD_OUT_SETS])
-    # measured: set means 1.466-1.483, runs 1.439-1.565; spread over seeds 0.006-0.058 (one
-    # seed of set 1003 ends 0.12 above the others: the annealer's frozen mode weights differ
-    # from run to run, which no learning-rate schedule removes)
+    # the target is on each set's mean over seeds: the annealer's frozen mode weights differ
+    # from run to run, so single runs are bounded more loosely
     assert nlls.mean(axis=1).max() <= LN4 + 0.2, nlls  # the worst set
     assert nlls.max() <= LN4 + 0.3, nlls
     assert nlls.std(axis=1).mean() <= 0.05, nlls
