@@ -98,10 +98,6 @@ class BoltzmannMachine(EnergyModel):
 
     # --- shape and parameters ----------------------------------------------------------------
     @property
-    def n_units(self) -> int:
-        return self.n_visible + self.n_hidden
-
-    @property
     def dtype(self) -> np.dtype:
         return self.biases.dtype
 
