@@ -20,7 +20,6 @@ import time
 from typing import Any
 
 import numpy as np
-from dwave.system.temperatures import maximum_pseudolikelihood_temperature
 
 from annealrbm.models.rbm import RBM, bernoulli
 from annealrbm.validation import check_binary_states, check_positive_int
@@ -61,6 +60,9 @@ def effective_beta(rbm: RBM, visible: np.ndarray, hidden: np.ndarray,
     """
     agreement = flip_agreement(rbm, visible, hidden)  # minus the energy lost by each flip
     kwargs = {} if weights is None else {"sample_weights": np.asarray(weights, dtype=np.float64)}
+    # imported here, not at the top: dwave.system is slow to import and every CLI command would pay for it
+    from dwave.system.temperatures import maximum_pseudolikelihood_temperature
+
     temperature, _ = maximum_pseudolikelihood_temperature(en1=-agreement, **kwargs)
     if not np.isfinite(temperature) or temperature == 0:
         return float("inf"), float("nan")
