@@ -103,3 +103,15 @@ def test_metrics_reach_an_rbm_through_the_generic_interface():
     np.testing.assert_allclose(generic.coupling_matrix()[:6, 6:], rbm.W)
     log_z, error = metrics.ais_log_partition_function(generic, num_chains=200, num_betas=2000, seed=0)  # AIS on any graph
     assert abs(log_z - exact) < max(0.1, 4 * error)
+
+
+def test_max_abs_field_from_the_graph_view_equals_the_bqm_and_the_rbm_override():
+    rng = np.random.default_rng(7)
+    bm = BoltzmannMachine.semi_restricted(5, 3, seed=7)
+    bm.couplings[:] = rng.standard_normal(len(bm.edges))
+    bm.biases[:] = rng.standard_normal(bm.n_units)
+    bqm = bm.to_bqm()
+    assert bm.max_abs_field() == pytest.approx(max(
+        abs(bqm.linear[unit]) + sum(abs(bias) for _, bias in bqm.iter_neighborhood(unit)) for unit in bqm.variables))
+    rbm = random_rbm(6, 4, seed=8)
+    assert EnergyModel.max_abs_field(rbm) == pytest.approx(rbm.max_abs_field())

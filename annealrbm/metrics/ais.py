@@ -93,8 +93,8 @@ def ais_log_partition_function(
     if data is None or starts in ("both", "uniform"):
         bases.append(np.zeros(rbm.n_visible))
     if not rbm.two_layer_fast_paths:  # a Boltzmann machine on any graph: whole states from independent units
-        padded = [np.concatenate([base, np.zeros(rbm.n_hidden)]) for base in bases]
-        return combine_starts([_anneal_any_graph(rbm, base, num_chains, betas, rng, progress) for base in padded])
+        return combine_starts([_anneal_any_graph(rbm, rbm.independent_base_biases(base), num_chains, betas, rng, progress)
+                               for base in bases])
     return combine_starts([_anneal(rbm, base, num_chains, betas, rng, progress) for base in bases])
 
 

@@ -129,9 +129,12 @@ class EnergyModel(ABC):
     def reconstruct(self, visible, rng: np.random.Generator) -> np.ndarray:
         """One stochastic pass v -> h -> v per row."""
 
-    @abstractmethod
     def max_abs_field(self) -> float:
-        """The largest |local field| any unit can see: |b_i| + sum_j |J_ij|."""
+        """The largest |local field| any unit can see: |b_i| + sum_j |J_ij|, from the graph view."""
+        couplings, biases = (np.abs(array.astype(np.float64)) for array in self.graph_parameters())
+        fields = biases + np.bincount(self.edges[:, 0], couplings, self.n_units) \
+            + np.bincount(self.edges[:, 1], couplings, self.n_units)
+        return float(fields.max())
 
     def independent_base_biases(self, visible_biases: np.ndarray) -> np.ndarray:
         """Unit biases of the independent model AIS starts from: `visible_biases` on the visible

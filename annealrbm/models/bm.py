@@ -271,10 +271,6 @@ class BoltzmannMachine(EnergyModel):
     def from_graph_view(self, pairs: np.ndarray, units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return pairs, units
 
-    def max_abs_field(self) -> float:
-        """The largest |local field| any unit can see: |b_i| + sum_j |J_ij|."""
-        return float((np.abs(self.biases) + np.abs(self.coupling_matrix()).sum(axis=1)).max())
-
     # --- files -------------------------------------------------------------------------------
     def _stored_arrays(self) -> dict[str, np.ndarray]:
         return {"shape": np.array([self.n_visible, self.n_hidden]), "edges": self.edges,

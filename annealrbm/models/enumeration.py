@@ -68,11 +68,16 @@ def _layer_split(model, kind: str):
     return (visible, hidden) if kind == "visible" else (hidden, visible)
 
 
+def _upper_and_biases(model) -> tuple[np.ndarray, np.ndarray]:
+    """The model's couplings as an upper-triangular matrix and its unit biases, in float64."""
+    couplings, biases = (array.astype(np.float64) for array in model.graph_parameters())
+    return upper_couplings(model.n_units, model.edges, couplings), biases
+
+
 def log_partition_function(model) -> float:
     """Exact log Z of `model` (natural log)."""
     plan = Plan(model)
-    couplings, biases = (array.astype(np.float64) for array in model.graph_parameters())
-    upper = upper_couplings(model.n_units, model.edges, couplings)
+    upper, biases = _upper_and_biases(model)
     if plan.kind in ("visible", "hidden"):
         enumerated, summed = _layer_split(model, plan.kind)
         own_upper = upper[np.ix_(enumerated, enumerated)]
@@ -105,8 +110,7 @@ def hidden_log_weights(model, visible: np.ndarray, hidden: np.ndarray) -> np.nda
     """log w(v, h) - (the terms in v alone), for every row of `visible` against every enumerated
     hidden state: (N, K)."""
     n_v = model.n_visible
-    couplings, biases = (array.astype(np.float64) for array in model.graph_parameters())
-    upper = upper_couplings(model.n_units, model.edges, couplings)
+    upper, biases = _upper_and_biases(model)
     fields = visible @ (upper[:n_v, n_v:]) + biases[n_v:]
     hidden_only = np.einsum("ki,ki->k", hidden @ upper[n_v:, n_v:], hidden)
     return fields @ hidden.T + hidden_only
@@ -117,8 +121,7 @@ def free_energy(model, visible: np.ndarray) -> np.ndarray:
     else by enumerating the hidden states in chunks (up to MAX_HIDDEN_ENUMERATED hidden units)."""
     visible = np.asarray(visible, dtype=np.float64)
     n_v = model.n_visible
-    couplings, biases = (array.astype(np.float64) for array in model.graph_parameters())
-    upper = upper_couplings(model.n_units, model.edges, couplings)
+    upper, biases = _upper_and_biases(model)
     visible_part = quadratic_log_weight(visible, biases[:n_v], upper[:n_v, :n_v])
     if not model.hidden_units_interact:
         return -(visible_part + softplus(visible @ upper[:n_v, n_v:] + biases[n_v:]).sum(axis=1))
@@ -147,8 +150,7 @@ def mean_field_free_energy(model, visible: np.ndarray) -> np.ndarray:
     """
     visible = np.asarray(visible, dtype=np.float64)
     n_v = model.n_visible
-    couplings, biases = (array.astype(np.float64) for array in model.graph_parameters())
-    upper = upper_couplings(model.n_units, model.edges, couplings)
+    upper, biases = _upper_and_biases(model)
     mu = np.clip(mean_field_hidden(model, visible), 1e-12, 1 - 1e-12)
     fields = visible @ upper[:n_v, n_v:] + biases[n_v:]
     # under a factorised q, E[h_i h_j] = mu_i mu_j for the distinct pairs of the upper triangle

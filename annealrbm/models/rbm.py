@@ -334,7 +334,8 @@ class RBM(EnergyModel):
         return pairs.reshape(self.n_visible, self.n_hidden), units[:self.n_visible], units[self.n_visible:]
 
     def max_abs_field(self) -> float:
-        """The largest |local field| any unit can see: |bias| + the sum of its |weights|."""
+        """The largest |local field| any unit can see: |bias| + the sum of its |weights| (from W
+        directly, without the graph view's edge list)."""
         visible_field = np.abs(self.visible_bias) + np.abs(self.W).sum(axis=1)
         hidden_field = np.abs(self.hidden_bias) + np.abs(self.W).sum(axis=0)
         return float(max(visible_field.max(), hidden_field.max()))
