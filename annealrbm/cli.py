@@ -316,6 +316,7 @@ def _cmd_diagnose(args: argparse.Namespace) -> int:
     print(format_fidelity(report))
     if report["max_z"] is None:
         print("(moments and KL need a layer of at most 20 units: only beta_eff is measured for this model)")
+    print(f"verdict: {report['verdict']}")
     return 0
 
 

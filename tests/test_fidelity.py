@@ -26,14 +26,17 @@ def test_an_exact_sampler_is_faithful_and_a_hot_or_frozen_one_is_not():
     assert exact["max_z"] < 5 and exact["max_abs_error"] < 0.03 and exact["num_samples"] == 4000
     assert exact["beta_eff"] == pytest.approx(1.0, abs=4 * exact["beta_eff_error"])
     assert exact["kl_visible"] < exact["kl_visible_exact_samples"] + 0.02
+    assert exact["verdict"].startswith("faithful")
     hot = metrics.sampler_fidelity(rbm, "bipartite-sa", seed=1, beta=0.6, population_annealing=False)
     assert hot["beta_eff"] == pytest.approx(0.6, abs=0.1) and hot["max_z"] > 10
+    assert hot["verdict"].startswith("wrong temperature: the samples follow beta = 0.6")
     # a model whose modes a plain anneal freezes at clearly wrong weights (measured z-score 57)
     rbm = exactly_trained(707)
     exact = metrics.sampler_fidelity(rbm, "exact", seed=1)
     frozen = metrics.sampler_fidelity(rbm, "bipartite-sa", seed=1, num_reads=4000, population_annealing=False)
     assert frozen["beta_eff"] == pytest.approx(1.0, abs=0.1)  # right temperature within the modes...
     assert frozen["max_z"] > 3 * exact["max_z"] and frozen["kl_visible"] > exact["kl_visible"] + 0.01  # ...wrong weights
+    assert frozen["verdict"].startswith("right temperature within the modes") and exact["verdict"].startswith("faithful")
 
 
 def test_fidelity_needs_data_for_cd_and_weighs_weighted_samples():
@@ -53,6 +56,7 @@ def test_large_models_get_beta_eff_only():
     report = metrics.sampler_fidelity(rbm, "bipartite-sa", num_samples=300, seed=0, num_sweeps=50)
     assert report["max_z"] is None and report["kl_visible"] is None
     assert report["beta_eff"] == pytest.approx(1.0, abs=0.3)
+    assert report["verdict"].startswith("beta_eff about 1; the weights of the modes are not measured")
 
 
 def test_diagnose_prints_a_table_or_json(tmp_path, capsys):
@@ -60,6 +64,7 @@ def test_diagnose_prints_a_table_or_json(tmp_path, capsys):
     assert main(["diagnose", "--model", str(path), "--backend", "bipartite-sa", "-o", "num_reads=1000"]) == 0
     out = capsys.readouterr().out
     assert "max z-score" in out and "beta_eff" in out and "KL(sampled || exact)" in out
+    assert "verdict: faithful" in out  # population annealing on an exactly trained model
     assert main(["diagnose", "--model", str(path), "--backend", "exact", "--num-samples", "500", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["num_samples"] == 500 and report["max_z"] < 6

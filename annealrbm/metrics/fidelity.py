@@ -168,7 +168,8 @@ def sampler_fidelity(
     max_z over <v>, <h> and <v h^T>, and the same max_abs_error for as many exact samples
     (max_abs_error_exact_samples, the floor); when n_visible <= 20, kl_visible =
     KL(sampled || exact) over visible states and kl_visible_exact_samples (its floor).
-    Figures that cannot be computed are None.
+    Figures that cannot be computed are None. `verdict` says in one line what the figures mean
+    (see `fidelity_verdict`).
     """
     from annealrbm import backends, metrics
 
@@ -217,7 +218,41 @@ def sampler_fidelity(
         v, h = _exact_samples(model, round(effective_n), rng)  # the floor: as many exact samples
         floor = np.concatenate([v.mean(0), h.mean(0), (v.T @ h / len(v)).ravel()])
         report["max_abs_error_exact_samples"] = float(np.abs(floor - expected).max())
+    report["verdict"] = fidelity_verdict(report)
     return report
+
+
+# A sampler is called off its temperature when beta_eff is this far from 1 and clearly outside
+# its standard error, and off in its moments when their largest z-score passes MAX_FAITHFUL_Z
+# (4000 exact samples: about 3) with twice the exact samples' error, or its visible KL lies
+# KL_MARGIN above the exact samples' own.
+BETA_TOLERANCE = 0.1
+MAX_FAITHFUL_Z = 6.0
+KL_MARGIN = 0.02
+
+
+def fidelity_verdict(report: dict[str, Any]) -> str:
+    """One line reading a `sampler_fidelity` report: faithful, at the wrong temperature, or at
+    the right temperature within the modes but with the wrong weights between them.
+
+    The last case is the one beta_eff alone misses: pseudo-likelihood sees single-unit flips,
+    so an anneal whose modes froze at the wrong weights still measures beta_eff = 1.
+    """
+    beta, error = report["beta_eff"], report["beta_eff_error"] or 0.0
+    wrong_temperature = not np.isfinite(beta) or abs(beta - 1) > max(BETA_TOLERANCE, 4 * error)
+    moments_off = report["max_z"] is not None and (
+        report["max_z"] > MAX_FAITHFUL_Z and report["max_abs_error"] > 2 * report["max_abs_error_exact_samples"])
+    kl_off = report["kl_visible"] is not None and report["kl_visible"] > report["kl_visible_exact_samples"] + KL_MARGIN
+    if wrong_temperature:
+        return (f"wrong temperature: the samples follow beta = {beta:.2f}, not the model's 1; change the "
+                "schedule (beta_range, num_sweeps) or, on a QPU, the temperature correction")
+    if moments_off or kl_off:
+        return ("right temperature within the modes (beta_eff about 1), wrong weights between them: an anneal "
+                "that froze its modes' weights on the way down, or chains that do not cross between modes; "
+                "training with these samples learns to compensate for them")
+    if report["max_z"] is None and report["kl_visible"] is None:
+        return "beta_eff about 1; the weights of the modes are not measured on a model this large"
+    return "faithful: within the sampling noise of as many exact samples"
 
 
 def _exact_samples(model: RBM, num_samples: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
