@@ -50,6 +50,7 @@ def test_mnist_from_packed_npz_plain_npz_and_amat(tmp_path):
     train, held_out = datasets.load_splits("mnist", tmp_path / "packed.npz")
     np.testing.assert_array_equal(train, images)
     np.testing.assert_array_equal(held_out, valid)
+    assert train.flags.c_contiguous  # rows are gathered every epoch
     np.savez(tmp_path / "plain.npz", train=images.astype(float), valid=valid.astype(float))
     np.testing.assert_array_equal(datasets.load_splits("mnist", tmp_path / "plain.npz")[0], images)
     np.savetxt(tmp_path / "binarized_mnist_train.amat", images, fmt="%d")

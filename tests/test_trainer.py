@@ -63,6 +63,16 @@ def test_same_seed_same_model_and_independent_of_evaluation():
     assert not np.array_equal(a.W, c.W)
 
 
+def test_column_major_data_trains_the_same_model():
+    data = datasets.patterns20().astype(float)
+    models = []
+    for layout in (data, np.asfortranarray(data)):
+        trainer = Trainer(RBM(20, 8, seed=0), backend="pcd", epochs=3, batch_size=2, seed=0, progress=False)
+        trainer.fit(layout)
+        models.append(trainer.rbm)
+    np.testing.assert_array_equal(models[0].W, models[1].W)
+
+
 def test_minibatches_are_the_same_for_every_backend():
     data = datasets.bars_and_stripes(3)
     seen = {}

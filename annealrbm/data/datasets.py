@@ -91,7 +91,7 @@ def load_binarized_mnist(path: str | os.PathLike, split: str = "train") -> np.nd
                     data = np.unpackbits(data, axis=1, count=int(archive["n_features"]))
         except (OSError, EOFError) as exc:
             raise ValueError(f"{path} is not a readable .npz file: {exc}") from None
-        data = np.asarray(data, dtype=np.float64)
+        data = np.ascontiguousarray(data, dtype=np.float64)  # unpackbits' rows are strided
     if data.ndim != 2 or data.size == 0:
         raise ValueError(f"{path}: expected a 2-D array of images, got shape {data.shape}")
     if np.any((data != 0) & (data != 1)):
