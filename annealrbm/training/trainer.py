@@ -198,12 +198,12 @@ class Trainer:
         self.offsets: Centering | None = None  # built in fit, from the data mean
         if averaging is not None and not 0 <= averaging <= 1:
             raise ValueError(f"averaging must be a fraction of the epochs in [0, 1] or None, got {averaging!r}")
-        self.average = (ParameterAverage(rbm, math.floor(self.epochs * (1 - averaging)))
-                        if averaging else None)
+        averaging_start = math.floor(self.epochs * (1 - averaging)) if averaging else self.epochs
+        # a window of one epoch averages the final model with itself: nothing to keep
+        self.average = ParameterAverage(rbm, averaging_start) if averaging_start < self.epochs - 1 else None
         self.rao_blackwell = bool(rao_blackwell)
-        averaging_start = self.average.start_epoch if self.average is not None else self.epochs
         # the epochs whose parameters make the returned model: backends may sample more carefully there
-        self.final_phase_start = (self.average.start_epoch if self.average is not None
+        self.final_phase_start = (averaging_start if averaging
                                   else math.floor(self.epochs * (1 - DEFAULT_FINAL_PHASE)))
         self.restart_epochs = (unit_restarts.check_epochs(self.epochs, averaging_start)
                                if restart_units and not self.general else set())
