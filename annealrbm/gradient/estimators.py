@@ -184,8 +184,10 @@ class GradientEstimator:
         dtype = np.result_type(data_hidden, hidden)
         stacked_visible = self._buffer("visible", (num_data + num_samples, batch.shape[1]), dtype)
         stacked_hidden = self._buffer("hidden", (num_data + num_samples, data_hidden.shape[1]), dtype)
-        stacked_visible[:num_data] = batch
-        stacked_visible[num_data:] = visible
+        # the visible rows, centred on the way in (the offsets cancel in the bias term below)
+        visible_offset, hidden_offset = (0, 0) if centering is None else centering.offsets(dtype)
+        np.subtract(batch, visible_offset, out=stacked_visible[:num_data])
+        np.subtract(visible, visible_offset, out=stacked_visible[num_data:])
         visible_term = stacked_visible[:num_data].mean(axis=0, dtype=dtype)
         if weights is None:
             visible_term -= stacked_visible[num_data:].mean(axis=0, dtype=dtype)
@@ -196,8 +198,6 @@ class GradientEstimator:
             np.divide(data_hidden, num_data, out=stacked_hidden[:num_data])
             np.negative(hidden, out=stacked_hidden[num_data:])
         else:
-            visible_offset, hidden_offset = centering.offsets(dtype)
-            stacked_visible -= visible_offset
             np.subtract(data_hidden, hidden_offset, out=stacked_hidden[:num_data])
             stacked_hidden[:num_data] /= num_data
             np.subtract(hidden_offset, hidden, out=stacked_hidden[num_data:])
