@@ -119,6 +119,10 @@ def test_centred_gradient_equals_the_documented_transformation(weighted):
     got = GradientEstimator()(batch, data_hidden, visible, model_hidden, centering, weights)
     for value, reference in zip(got, expected):
         np.testing.assert_allclose(value, reference, rtol=1e-12, atol=1e-14)
+    # a step size folded in: the same gradient times the scale
+    got = GradientEstimator()(batch, data_hidden, visible, model_hidden, centering, weights, scale=0.03)
+    for value, reference in zip(got, expected):
+        np.testing.assert_allclose(value, 0.03 * reference, rtol=1e-12, atol=1e-15)
     # the same transformation applied to an uncentred gradient (the exact-statistics path)
     uncentred = statistics_difference(positive_statistics(rbm, batch),
                                       negative_statistics(rbm, visible, None, weights=weights))

@@ -133,6 +133,7 @@ def test_in_place_optimizers_equal_the_textbook_updates_bit_for_bit(dtype):
     rbm = RBM(7, 5, seed=1, dtype=dtype)
     adam, sgd, sgd_model = Adam(rbm, weight_decay=0.01), MomentumSGD(rbm.copy(), 0.9, 0.01), rbm.copy()
     plain, plain_model = MomentumSGD(rbm.copy(), 0.0), rbm.copy()
+    scaled, scaled_model = MomentumSGD(rbm.copy(), 0.9, 0.01), rbm.copy()
     W_plain = rbm.W.copy()
     W, m, s, velocity = rbm.W.copy(), np.zeros_like(rbm.W), np.zeros_like(rbm.W), np.zeros_like(rbm.W)
     W_sgd = W.copy()
@@ -151,6 +152,9 @@ def test_in_place_optimizers_equal_the_textbook_updates_bit_for_bit(dtype):
         W_plain = W_plain + 0.05 * direction.weights
         plain.step(plain_model, Gradient(*(x.copy() for x in direction)), 0.05)
         np.testing.assert_array_equal(plain_model.W, W_plain)
+        # the same momentum step from a gradient the estimator already multiplied by the rate
+        scaled.step(scaled_model, Gradient(*(0.05 * x for x in direction)), 0.05, scaled=True)
+        np.testing.assert_allclose(scaled_model.W, W_sgd, rtol=1e-5 if dtype == np.float32 else 1e-12)
 
 
 def test_weight_decay_shrinks_weights():

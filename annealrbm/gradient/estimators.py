@@ -173,13 +173,14 @@ class GradientEstimator:
 
     def __call__(
         self, batch: np.ndarray, data_hidden: np.ndarray, visible: np.ndarray, hidden: np.ndarray,
-        centering: Centering | None = None, weights: np.ndarray | None = None,
+        centering: Centering | None = None, weights: np.ndarray | None = None, scale: float = 1.0,
     ) -> Gradient:
         """Gradient from a minibatch with its p(h | data) and model samples (visible, hidden:
         p(h | visible) for the Rao-Blackwellised estimator, or hidden samples); the centred
         update when `centering` offsets are given (subtracted in the stacked buffers, so the
         centred weight statistics cost no extra product); samples weighted by `weights`
-        (summing to 1) when given."""
+        (summing to 1) when given; multiplied by `scale` (a step size folded into the stacked
+        rows costs nothing, where scaling the result would be a pass over the weights)."""
         num_data, num_samples = len(batch), len(visible)
         dtype = np.result_type(data_hidden, hidden)
         stacked_visible = self._buffer("visible", (num_data + num_samples, batch.shape[1]), dtype)
@@ -205,6 +206,9 @@ class GradientEstimator:
             stacked_hidden[num_data:] /= num_samples
         else:
             stacked_hidden[num_data:] *= weights[:, np.newaxis]
+        if scale != 1:
+            stacked_hidden *= scale
+            visible_term *= scale
         weights = self._buffer("weights", (batch.shape[1], data_hidden.shape[1]), dtype)
         np.matmul(stacked_visible.T, stacked_hidden, out=weights)
         hidden_term = stacked_hidden.sum(axis=0)

@@ -56,12 +56,19 @@ class MomentumSGD:
         self.weight_decay = float(weight_decay)
         self.velocity = [np.zeros_like(p) for p in parameters(rbm)]
 
-    def step(self, rbm: RBM, gradient: Gradient, rate: float) -> None:
-        """Apply one update to `rbm` in place; overwrites `gradient`."""
+    # the trainer may hand over the gradient already multiplied by the rate (the gradient
+    # estimator's `scale`, free there), saving a pass over the weights here
+    accepts_scaled_gradient = True
+
+    def step(self, rbm: RBM, gradient: Gradient, rate: float, scaled: bool = False) -> None:
+        """Apply one update to `rbm` in place; overwrites `gradient`. `scaled`: `gradient` is
+        already `rate` times the log-likelihood gradient."""
+        decay = self.weight_decay * rate if scaled else self.weight_decay
         for velocity, direction, parameter in zip(
-            self.velocity, with_weight_decay(gradient, rbm, self.weight_decay), parameters(rbm)
+            self.velocity, with_weight_decay(gradient, rbm, decay), parameters(rbm)
         ):
-            direction *= rate
+            if not scaled:
+                direction *= rate
             if self.momentum:
                 velocity *= self.momentum
                 velocity += direction

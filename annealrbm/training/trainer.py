@@ -447,11 +447,13 @@ class Trainer:
                 gradient = statistics_difference(positive_statistics(self.rbm, batch, data_hidden), samples.statistics)
                 if self.offsets is not None:
                     centred(gradient, *self.offsets.offsets(gradient.weights.dtype))
+                self.optimizer.step(self.rbm, gradient, rate)
             else:
+                scaled = getattr(self.optimizer, "accepts_scaled_gradient", False)
                 gradient = self.gradient(batch, data_hidden, samples.visible, negative_hidden(
                     self.rbm, samples.visible, samples.hidden, self.rao_blackwell, samples.hidden_probs, self.sample_rng),
-                    self.offsets, samples.weights)
-            self.optimizer.step(self.rbm, gradient, rate)
+                    self.offsets, samples.weights, scale=rate if scaled else 1.0)
+                self.optimizer.step(self.rbm, gradient, rate, scaled=scaled)
         return {
             "epoch": epoch + 1,
             "learning_rate": rate,
