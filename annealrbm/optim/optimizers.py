@@ -95,6 +95,8 @@ class Adam:
     distributions need within a few hundred updates, where plain SGD stalls.
     """
 
+    accepts_scaled_gradient = False  # the rate does not factor out of Adam's step
+
     def __init__(
         self, rbm: RBM, beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8, weight_decay: float = 0.0
     ) -> None:

@@ -252,7 +252,7 @@ class Trainer:
         # strides through memory and takes twenty times as long
         data = np.ascontiguousarray(data)
         if self.checkpoint_dir is not None:
-            self._data_digest = hashlib.sha256(np.ascontiguousarray(data).tobytes()).hexdigest()
+            self._data_digest = hashlib.sha256(data.tobytes()).hexdigest()
         updates_per_epoch = math.ceil(len(data) / self.batch_size)
         if self.schedule is None or self._default_schedule:
             self._default_schedule = True
@@ -449,7 +449,7 @@ class Trainer:
                     centred(gradient, *self.offsets.offsets(gradient.weights.dtype))
                 self.optimizer.step(self.rbm, gradient, rate)
             else:
-                scaled = getattr(self.optimizer, "accepts_scaled_gradient", False)
+                scaled = self.optimizer.accepts_scaled_gradient
                 gradient = self.gradient(batch, data_hidden, samples.visible, negative_hidden(
                     self.rbm, samples.visible, samples.hidden, self.rao_blackwell, samples.hidden_probs, self.sample_rng),
                     self.offsets, samples.weights, scale=rate if scaled else 1.0)
