@@ -207,6 +207,7 @@ def test_training_data_is_checked_and_kept_as_uint8_from_any_dtype(dtype):
     states = (np.random.default_rng(0).random((6, 4)) < 0.5).astype(dtype)
     kept = binary_states_uint8(states, 4)
     assert kept.dtype == np.uint8
+    assert binary_states_uint8(np.asfortranarray(states), 4).flags.c_contiguous  # rows gathered every epoch
     np.testing.assert_array_equal(kept, check_binary_states(states, 4))
 
 

@@ -244,13 +244,10 @@ class Trainer:
         resume: continue from the newest checkpoint in `checkpoint_dir` (same data and settings).
         """
         if self.visible_values == "unit-interval":  # visible probabilities: no per-epoch evaluation
-            data = check_unit_interval(data, self.rbm.n_visible, "data").astype(self.rbm.dtype)
+            data = check_unit_interval(data, self.rbm.n_visible, "data").astype(self.rbm.dtype, order="C")
             self.evaluate = False
         else:  # kept as uint8 (1/8 of float64's memory), converted to the model's dtype per minibatch
-            data = binary_states_uint8(data, self.rbm.n_visible, "data")
-        # row-major, as every epoch gathers whole rows: from a column-major copy the gather
-        # strides through memory and takes twenty times as long
-        data = np.ascontiguousarray(data)
+            data = binary_states_uint8(data, self.rbm.n_visible, "data")  # row-major
         if self.checkpoint_dir is not None:
             self._data_digest = hashlib.sha256(data.tobytes()).hexdigest()
         updates_per_epoch = math.ceil(len(data) / self.batch_size)
