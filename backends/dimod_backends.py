@@ -20,6 +20,8 @@ from annealrbm.validation import check_positive_int
 
 from annealrbm.backends.base import Backend, NegativeSamples
 from annealrbm.backends.boltzmann_check import TemperatureCheck, refuse_non_boltzmann
+from annealrbm.backends.gibbs import data_jump, free_energy_from_logits
+from annealrbm.models.rbm import probabilities
 from annealrbm.backends.retry import RetryComposite, RetryPolicy
 from annealrbm.backends.threaded_reads import ThreadedReadsComposite
 
@@ -134,6 +136,14 @@ class SimulatedAnnealing(DimodSamplerBackend):
     `Backend.set_final_phase`), full anneals run `final_sweep_factor` times as many sweeps: a
     sharp model's mode weights freeze later in a slower anneal, so the returned model is
     trained on samples closer to beta = 1 (see docs/benchmarks.md). 1 turns this off.
+
+    `data_jumps` > 0 (RBMs only; default 0, the annealer's own samples) follows each anneal
+    with that many exact Metropolis-Hastings moves per read towards the minibatch
+    (`gibbs.data_jump`, the moves weighted PCD makes). An anneal lands in a sharp model's modes
+    about equally often whatever their weights; the moves leave the model's distribution
+    invariant and carry reads between the modes the data cover, so the modes' weights come out
+    right. The negative phase is then the annealer's states corrected by exact MCMC, not the
+    annealer alone: keep 0 to compare the annealer itself.
     """
 
     name = "sa"
@@ -153,6 +163,7 @@ class SimulatedAnnealing(DimodSamplerBackend):
         reheat_beta: float | None = 0.3,
         num_threads: int = 1,
         final_sweep_factor: float = 3.0,
+        data_jumps: int = 0,
     ) -> None:
         if not beta > 0:
             raise ValueError(f"beta must be > 0, got {beta!r}")
@@ -179,6 +190,9 @@ class SimulatedAnnealing(DimodSamplerBackend):
         self.previous: np.ndarray | None = None  # last call's states (visible then hidden)
         self.final_sweep_factor = float(final_sweep_factor)
         self.final_phase = False
+        if isinstance(data_jumps, bool) or not isinstance(data_jumps, (int, np.integer)) or data_jumps < 0:
+            raise ValueError(f"data_jumps must be a whole number >= 0 (0 turns the moves off), got {data_jumps!r}")
+        self.data_jumps = int(data_jumps)
 
     def reset(self) -> None:
         self.previous = None
@@ -206,7 +220,24 @@ class SimulatedAnnealing(DimodSamplerBackend):
         samples = super().sample(rbm, batch, rng)
         if self.persistent:
             self.previous = np.hstack([samples.visible, samples.hidden])
+        if self.data_jumps and batch is not None and len(batch):
+            samples = self._jump_to_data(rbm, samples, batch, rng)
         return samples
+
+    def _jump_to_data(self, rbm: RBM, samples: NegativeSamples, batch: np.ndarray,
+                      rng: np.random.Generator) -> NegativeSamples:
+        """The annealer's visible states after `data_jumps` moves each; p(h | v) for the hidden."""
+        if not rbm.two_layer_fast_paths:
+            raise ValueError("data_jumps needs an RBM (its free energy); use data_jumps=0 for this model")
+        start = time.perf_counter()
+        visible = annealed = samples.visible.astype(rbm.dtype)
+        logits = rbm.hidden_logits(visible, check=False)
+        for _ in range(self.data_jumps):
+            visible, logits = data_jump(rbm, visible, logits, free_energy_from_logits(rbm, visible, logits), batch, rng)
+        info = dict(samples.info)
+        info["seconds"] += time.perf_counter() - start
+        info["data_jump_moved"] = float(np.mean(np.any(visible != annealed, axis=1)))
+        return NegativeSamples(visible, None, info, hidden_probs=probabilities(logits))
 
 
 def statistics_from_marginals(info: dict, n_visible: int, n_hidden: int) -> Statistics:

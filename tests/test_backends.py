@@ -280,3 +280,24 @@ def test_data_jumps_keep_pcd_from_diverging_on_a_set_where_its_chains_collapse()
         results[jumps] = -metrics.log_likelihood(rbm, data) - np.log(4)
     assert results[False] > 5.0
     assert results[True] < 0.1
+
+
+def test_sa_data_jumps_correct_the_weights_the_anneal_gives_the_modes():
+    """An anneal lands in a sharp model's modes about equally often whatever their weights;
+    data_jumps' exact moves towards the minibatch give each mode its weight under the model."""
+    patterns = datasets.random_patterns(611)
+    data = np.repeat(patterns, [4, 2, 1, 1], axis=0)  # the exact fit weighs the modes about 1/2, 1/4, 1/8, 1/8
+    rbm = RBM(20, 8, seed=0)
+    Trainer(rbm, backend="exact", epochs=200, seed=0, progress=False, evaluate=False).fit(data)
+    exact = np.exp(-rbm.free_energy(patterns) - metrics.log_partition_function(rbm))
+    errors = {}
+    for jumps in (0, 5):
+        samples = backends.make("sa", num_reads=2000, data_jumps=jumps).sample(rbm, data, np.random.default_rng(1))
+        shares = (samples.visible[:, np.newaxis, :] == patterns).all(axis=2).mean(axis=0)
+        errors[jumps] = np.abs(shares - exact).max()
+    assert errors[0] > 0.15  # measured 0.25: about a quarter each
+    assert errors[5] < 0.04  # 2000 exact samples: standard error at most 0.011
+    assert samples.hidden is None and samples.hidden_probs.shape == (2000, 8)
+    assert 0.1 < samples.info["data_jump_moved"] < 1
+    with pytest.raises(ValueError, match="whole number >= 0"):
+        backends.make("sa", data_jumps=-1)
