@@ -15,13 +15,12 @@ from dwave.samplers import SimulatedAnnealingSampler, TreeDecompositionSampler
 
 from annealrbm.models.bqm import sampleset_to_states
 from annealrbm.gradient.estimators import Statistics
-from annealrbm.models.rbm import RBM
+from annealrbm.models.rbm import RBM, probabilities
 from annealrbm.validation import check_positive_int
 
 from annealrbm.backends.base import Backend, NegativeSamples
 from annealrbm.backends.boltzmann_check import TemperatureCheck, refuse_non_boltzmann
 from annealrbm.backends.gibbs import data_jump, free_energy_from_logits
-from annealrbm.models.rbm import probabilities
 from annealrbm.backends.retry import RetryComposite, RetryPolicy
 from annealrbm.backends.threaded_reads import ThreadedReadsComposite
 
@@ -223,6 +222,13 @@ class SimulatedAnnealing(DimodSamplerBackend):
         if self.data_jumps and batch is not None and len(batch):
             samples = self._jump_to_data(rbm, samples, batch, rng)
         return samples
+
+    def __repr__(self) -> str:
+        # every setting that changes the samples, so a checkpoint resumes only with the same ones
+        settings = (f"beta={self.beta!r}, beta_range={self.beta_range!r}, persistent={self.persistent!r}, "
+                    f"persistent_sweeps={self.persistent_sweeps!r}, reheat_beta={self.reheat_beta!r}, "
+                    f"final_sweep_factor={self.final_sweep_factor!r}, data_jumps={self.data_jumps!r}")
+        return f"{super().__repr__()[:-1]}, {settings})"
 
     def _jump_to_data(self, rbm: RBM, samples: NegativeSamples, batch: np.ndarray,
                       rng: np.random.Generator) -> NegativeSamples:

@@ -301,3 +301,10 @@ def test_sa_data_jumps_correct_the_weights_the_anneal_gives_the_modes():
     assert 0.1 < samples.info["data_jump_moved"] < 1
     with pytest.raises(ValueError, match="whole number >= 0"):
         backends.make("sa", data_jumps=-1)
+
+
+def test_sa_settings_that_change_the_samples_are_in_its_repr():
+    """The checkpoint compares the backend's repr, so a resume with other settings is refused."""
+    base = repr(backends.make("sa"))
+    for option, value in [("data_jumps", 5), ("persistent", True), ("final_sweep_factor", 1.0), ("beta", 2.0)]:
+        assert repr(backends.make("sa", **{option: value})) != base, option
