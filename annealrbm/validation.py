@@ -65,11 +65,16 @@ def binary_states_uint8(states, n_units: int, name: str = "data") -> np.ndarray:
     return check_binary_states(array, n_units, name).astype(np.uint8)  # raises, naming the problem
 
 
+def check_whole_number(value, name: str, minimum: int = 0) -> int:
+    """Return `value` as an int >= `minimum`, or raise ValueError naming the parameter."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+    return int(value)
+
+
 def check_positive_int(value, name: str) -> int:
     """Return `value` as an int >= 1, or raise ValueError naming the parameter."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
-    return int(value)
+    return check_whole_number(value, name, minimum=1)
 
 
 def check_non_negative(value, name: str) -> float:

@@ -16,7 +16,7 @@ from dwave.samplers import SimulatedAnnealingSampler, TreeDecompositionSampler
 from annealrbm.models.bqm import sampleset_to_states
 from annealrbm.gradient.estimators import Statistics
 from annealrbm.models.rbm import RBM, probabilities
-from annealrbm.validation import check_positive_int
+from annealrbm.validation import check_positive_int, check_whole_number
 
 from annealrbm.backends.base import Backend, NegativeSamples
 from annealrbm.backends.boltzmann_check import TemperatureCheck, refuse_non_boltzmann
@@ -189,9 +189,7 @@ class SimulatedAnnealing(DimodSamplerBackend):
         self.previous: np.ndarray | None = None  # last call's states (visible then hidden)
         self.final_sweep_factor = float(final_sweep_factor)
         self.final_phase = False
-        if isinstance(data_jumps, bool) or not isinstance(data_jumps, (int, np.integer)) or data_jumps < 0:
-            raise ValueError(f"data_jumps must be a whole number >= 0 (0 turns the moves off), got {data_jumps!r}")
-        self.data_jumps = int(data_jumps)
+        self.data_jumps = check_whole_number(data_jumps, "data_jumps")
 
     def reset(self) -> None:
         self.previous = None
