@@ -100,7 +100,9 @@ class Centering:
     def update(self, data_hidden: np.ndarray) -> None:
         """Move lambda towards this minibatch's mean of p(h | data)."""
         self.hidden *= 1 - self.sliding
-        self.hidden += self.sliding * data_hidden.mean(axis=0, dtype=np.float64)
+        # the mean as a vector product: a BLAS call, where a reduction down the columns is a
+        # strided pass (accumulated in the minibatch's dtype, over one minibatch's rows only)
+        self.hidden += self.sliding / len(data_hidden) * (np.ones(len(data_hidden), data_hidden.dtype) @ data_hidden)
 
     def offsets(self, dtype) -> tuple[np.ndarray, np.ndarray]:
         return self.visible.astype(dtype, copy=False), self.hidden.astype(dtype, copy=False)
@@ -180,30 +182,22 @@ class GradientEstimator:
         dtype = np.result_type(data_hidden, hidden)
         stacked_visible = self._buffer("visible", (num_data + num_samples, batch.shape[1]), dtype)
         stacked_hidden = self._buffer("hidden", (num_data + num_samples, data_hidden.shape[1]), dtype)
+        # each row's factor in the averages: scale / B for the data, -scale / N (or -scale times
+        # its weight) for the samples; the visible term is then one vector product
+        row_factors = self._buffer("row_factors", (num_data + num_samples,), dtype)
+        row_factors[:num_data] = scale / num_data
+        if weights is None:
+            row_factors[num_data:] = -scale / num_samples
+        else:
+            np.multiply(weights, -scale, out=row_factors[num_data:], casting="same_kind")
         # the visible rows, centred on the way in (the offsets cancel in the bias term below)
         visible_offset, hidden_offset = (0, 0) if centering is None else centering.offsets(dtype)
         np.subtract(batch, visible_offset, out=stacked_visible[:num_data])
         np.subtract(visible, visible_offset, out=stacked_visible[num_data:])
-        visible_term = stacked_visible[:num_data].mean(axis=0, dtype=dtype)
-        if weights is None:
-            visible_term -= stacked_visible[num_data:].mean(axis=0, dtype=dtype)
-        else:
-            weights = weights.astype(dtype, copy=False)
-            visible_term -= weights @ stacked_visible[num_data:]
-        if centering is None:
-            np.divide(data_hidden, num_data, out=stacked_hidden[:num_data])
-            np.negative(hidden, out=stacked_hidden[num_data:])
-        else:
-            np.subtract(data_hidden, hidden_offset, out=stacked_hidden[:num_data])
-            stacked_hidden[:num_data] /= num_data
-            np.subtract(hidden_offset, hidden, out=stacked_hidden[num_data:])
-        if weights is None:
-            stacked_hidden[num_data:] /= num_samples
-        else:
-            stacked_hidden[num_data:] *= weights[:, np.newaxis]
-        if scale != 1:
-            stacked_hidden *= scale
-            visible_term *= scale
+        visible_term = row_factors @ stacked_visible
+        np.subtract(data_hidden, hidden_offset, out=stacked_hidden[:num_data])
+        np.subtract(hidden, hidden_offset, out=stacked_hidden[num_data:])
+        stacked_hidden *= row_factors[:, np.newaxis]
         weights = self._buffer("weights", (batch.shape[1], data_hidden.shape[1]), dtype)
         np.matmul(stacked_visible.T, stacked_hidden, out=weights)
         hidden_term = stacked_hidden.sum(axis=0)
