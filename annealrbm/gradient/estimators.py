@@ -100,8 +100,8 @@ class Centering:
     def update(self, data_hidden: np.ndarray) -> None:
         """Move lambda towards this minibatch's mean of p(h | data)."""
         self.hidden *= 1 - self.sliding
-        # the mean as a vector product: a BLAS call, where a reduction down the columns is a
-        # strided pass (accumulated in the minibatch's dtype, over one minibatch's rows only)
+        # the mean as a vector product in the minibatch's dtype (one BLAS call over a hundred
+        # or so rows), rather than a float64 reduction that casts every element first
         self.hidden += self.sliding / len(data_hidden) * (np.ones(len(data_hidden), data_hidden.dtype) @ data_hidden)
 
     def offsets(self, dtype) -> tuple[np.ndarray, np.ndarray]:
