@@ -18,6 +18,8 @@ class NegativeSamples:
     `visible` is (n_samples, n_visible), `hidden` is (n_samples, n_hidden), both 0/1 floats;
     `hidden` is None when the backend computed p(h | visible) instead (`hidden_probs`; the Gibbs
     backends): the trainer draws hidden states from it only if its estimator wants them.
+    `visible_probs`, when given with `hidden`, is p(v | hidden): the trainer's Rao-Blackwellised
+    estimator then averages over the visible layer instead (no p(h | visible) needed).
     `info` always has 'seconds' (wall time spent sampling) and 'num_samples'; backends add
     what their sampler reports (e.g. 'sampler_info' for dimod samplers).
     `statistics`, when a backend can give them, are the exact model expectations; the trainer
@@ -30,6 +32,7 @@ class NegativeSamples:
     info: dict[str, Any] = field(default_factory=dict)
     statistics: Statistics | None = None
     hidden_probs: np.ndarray | None = None  # p(h | visible) when the backend computed it anyway
+    visible_probs: np.ndarray | None = None  # p(v | hidden), likewise (PCD's last half-sweep drew visible from it)
     data_hidden_probs: np.ndarray | None = None  # p(h | batch), likewise (CD starts its chains there)
     weights: np.ndarray | None = None  # importance weights summing to 1; None: equal weights
 

@@ -110,6 +110,14 @@ class PersistentContrastiveDivergence(Backend):
     update (five instead of six for PCD-1), but the first half-sweep used the previous weights;
     measured on MNIST (784x500, 10,000 images, 5 epochs, SGD 0.1, seeds 0-2) it ends 7-21 nats
     lower in validation log-likelihood (-165.5 against -150.0 on average). It is unweighted.
+
+    average_over: the layer the negative phase averages analytically (Rao-Blackwellises).
+    "hidden" ends every update with p(h | v) of the chains' new visible states: one more
+    product per chain. "visible" pairs each chain's last hidden sample h with p(v | h), which
+    the sweep computed to draw v: (v, h) is a joint sample of a chain at equilibrium, so
+    E[p(v | h) h^T] = <v h^T> without that product (PCD-1: two products per chain instead of
+    three). None (default) is "visible" for unweighted chains that persist visible states and
+    "hidden" otherwise (weighted chains need p(h | v) for their free energies anyway).
     """
 
     any_graph = True
@@ -120,7 +128,8 @@ class PersistentContrastiveDivergence(Backend):
     checkpointed = ("chains", "log_weights", "free_energies")
 
     def __init__(self, k: int = 1, num_chains: int | None = None, persist: str = "visible",
-                 weighted: bool | None = None, ess_threshold: float = 0.5, data_jumps: bool = True) -> None:
+                 weighted: bool | None = None, ess_threshold: float = 0.5, data_jumps: bool = True,
+                 average_over: str | None = None) -> None:
         self.k = check_positive_int(k, "k")
         self.num_chains = None if num_chains is None else check_positive_int(num_chains, "num_chains")
         if persist not in ("visible", "hidden"):
@@ -132,6 +141,12 @@ class PersistentContrastiveDivergence(Backend):
             raise ValueError("importance weights are kept on visible states: use persist='visible' with weighted=True")
         if not 0 <= ess_threshold <= 1:
             raise ValueError(f"ess_threshold must be a fraction in [0, 1], got {ess_threshold!r}")
+        if average_over not in (None, "hidden", "visible"):
+            raise ValueError(f"average_over must be 'hidden', 'visible' or None (automatic), got {average_over!r}")
+        if average_over == "visible" and (weighted or persist == "hidden"):
+            raise ValueError("average_over='visible' needs unweighted chains that keep visible states: "
+                             "use weighted=False and persist='visible'")
+        self.average_over = average_over
         self.persist = persist
         self.weighted = None if weighted is None else bool(weighted)
         self.ess_threshold = float(ess_threshold)
@@ -151,6 +166,12 @@ class PersistentContrastiveDivergence(Backend):
             return self.weighted
         return self.persist == "visible" and is_small_model(rbm)
 
+    def averages_over(self, rbm: RBM) -> str:
+        """The layer the negative phase averages analytically for `rbm` (see average_over)."""
+        if self.average_over is not None:
+            return self.average_over
+        return "visible" if self.persist == "visible" and not self.weights_chains(rbm) else "hidden"
+
     def chains_for(self, rbm: RBM) -> int:
         """The number of chains used for `rbm` (see num_chains)."""
         if self.num_chains is not None:
@@ -165,11 +186,16 @@ class PersistentContrastiveDivergence(Backend):
         if self.chains is None or self.chains.shape[1] != width:
             self.chains = _random_states(self.chains_for(rbm), width, rng, rbm.dtype)
             self.log_weights = self.free_energies = None
-        weights = None
+        weights = visible_probs = None
         weighted = self.weights_chains(rbm)
         if weighted:
             visible, probs, weights = self._weighted_sweeps(rbm, batch, rng)
             hidden = None
+        elif self.persist == "visible" and self.averages_over(rbm) == "visible":
+            for _ in range(self.k):
+                hidden = rbm.sample_hidden(self.chains, rng, check=False)
+                self.chains, visible_probs = rbm.sample_visible_and_probs(hidden, rng)
+            visible, probs = self.chains.copy(), None
         elif self.persist == "visible":
             self.chains, probs = rbm.gibbs_sweeps(self.chains, self.k, rng)
             visible, hidden = self.chains.copy(), None
@@ -180,7 +206,7 @@ class PersistentContrastiveDivergence(Backend):
         info = {"seconds": time.perf_counter() - start, "num_samples": len(visible)}
         if weighted:
             info["effective_sample_size"] = effective_sample_fraction(self.log_weights)
-        return NegativeSamples(visible, hidden, info, hidden_probs=probs, weights=weights)
+        return NegativeSamples(visible, hidden, info, hidden_probs=probs, visible_probs=visible_probs, weights=weights)
 
     def _general_sample(self, model, rng: np.random.Generator, start: float) -> NegativeSamples:
         """PCD on a Boltzmann machine on any graph: chains of whole states, k sweeps over the
@@ -237,7 +263,8 @@ class PersistentContrastiveDivergence(Backend):
 
     def __repr__(self) -> str:
         return (f"PersistentContrastiveDivergence(k={self.k}, num_chains={self.num_chains}, persist={self.persist!r}, "
-                f"weighted={self.weighted}, ess_threshold={self.ess_threshold}, data_jumps={self.data_jumps})")
+                f"weighted={self.weighted}, ess_threshold={self.ess_threshold}, data_jumps={self.data_jumps}, "
+                f"average_over={self.average_over!r})")
 
 
 def data_jump(rbm: RBM, chains: np.ndarray, logits: np.ndarray, free_energies: np.ndarray, batch: np.ndarray,

@@ -125,6 +125,33 @@ def test_pcd_matches_exact_moments_whichever_layer_it_keeps(rng, persist):
     assert_moments_close(rbm, sample_moments(rbm, samples), atol=0.03)
 
 
+def test_pcd_averaging_over_the_visible_layer_matches_exact_moments(rng):
+    rbm = random_rbm(10, 6, seed=29, scale=0.5)
+    backend = backends.make("pcd", num_chains=4000, weighted=False, average_over="visible")
+    for _ in range(60):
+        samples = backend.sample(rbm, None, rng)
+    assert samples.hidden_probs is None and set(np.unique(samples.hidden)) == {0.0, 1.0}
+    np.testing.assert_array_equal(samples.visible, backend.chains)  # the chains' binary states
+    assert samples.visible_probs.min() > 0 and samples.visible_probs.max() < 1
+    # E[p(v | h) h^T] over joint samples (v, h) is <v h^T>: the estimator the trainer uses
+    probs, hidden = samples.visible_probs, samples.hidden
+    assert_moments_close(rbm, (probs.mean(0), hidden.mean(0), probs.T @ hidden / len(hidden)), atol=0.03)
+    assert_moments_close(rbm, sample_moments(rbm, samples), atol=0.03)  # the binary visible states too
+
+
+def test_pcd_averages_over_the_visible_layer_only_for_unweighted_visible_chains():
+    automatic = backends.make("pcd")
+    assert automatic.averages_over(RBM(784, 16)) == "visible"  # image-sized: unweighted chains
+    assert automatic.averages_over(RBM(20, 8)) == "hidden"  # weighted chains need p(h | v) anyway
+    assert backends.make("pcd", weighted=False).averages_over(RBM(20, 8)) == "visible"
+    assert backends.make("pcd", persist="hidden").averages_over(RBM(784, 16)) == "hidden"
+    assert backends.make("pcd", average_over="hidden").averages_over(RBM(784, 16)) == "hidden"
+    with pytest.raises(ValueError, match="weighted=False"):
+        backends.make("pcd", weighted=True, average_over="visible")
+    with pytest.raises(ValueError, match="'hidden', 'visible' or None"):
+        backends.make("pcd", average_over="both")
+
+
 def test_cd_starts_at_the_batch(rng):
     # Strong self-copying model: CD-1 from the data returns the data itself.
     rbm = RBM.from_arrays(20 * np.eye(5), np.full(5, -10.0), np.full(5, -10.0))

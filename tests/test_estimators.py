@@ -91,6 +91,27 @@ def test_trainer_without_rao_blackwell_steps_with_the_drawn_hidden_samples():
     assert np.abs(0.1 * rao_blackwellised - (rbm.hidden_bias - start.hidden_bias)).max() > 1e-3  # not p(h|v)
 
 
+@pytest.mark.parametrize("rao_blackwell", [True, False])
+def test_trainer_averages_pcd_over_the_visible_layer_when_its_samples_allow(rao_blackwell):
+    rbm = random_rbm(8, 5, seed=50)
+    start = RBM.from_arrays(rbm.W.copy(), rbm.visible_bias.copy(), rbm.hidden_bias.copy())
+    data = (np.random.default_rng(4).random((6, 8)) < 0.5).astype(float)
+    options = {"num_chains": 40, "weighted": False, "average_over": "visible"}
+    trainer = Trainer(rbm, backend="pcd", backend_options=options, rao_blackwell=rao_blackwell, epochs=1,
+                      batch_size=6, optimizer="sgd", momentum=0.0, learning_rate=0.1, centering=False, seed=0,
+                      progress=False, evaluate=False)
+    rng = np.random.default_rng()
+    rng.bit_generator.state = trainer.sample_rng.bit_generator.state  # replay the trainer's stream
+    trainer.fit(data)
+    samples = backends.make("pcd", **options).sample(start, data, rng)
+    visible = samples.visible_probs if rao_blackwell else samples.visible
+    data_hidden = start.hidden_probs(data)
+    expected = (data.T @ data_hidden / 6 - visible.T @ samples.hidden / 40,
+                data.mean(0) - visible.mean(0), data_hidden.mean(0) - samples.hidden.mean(0))
+    for after, before, gradient in zip(rbm.parameter_arrays().values(), start.parameter_arrays().values(), expected):
+        np.testing.assert_allclose(after - before, 0.1 * gradient, rtol=0, atol=1e-12)
+
+
 def centred_by_formula(batch, data_hidden, visible, model_hidden, mu, lam, weights=None):
     """Melchior, Fischer & Wiskott's centred update, written out term by term."""
     w = np.full(len(visible), 1 / len(visible)) if weights is None else weights

@@ -242,6 +242,12 @@ class RBM(EnergyModel):
         """Draw v ~ p(v | h) for each row of `hidden`."""
         return sample_from_logits(self._visible_logits(hidden, check), rng)
 
+    def sample_visible_and_probs(self, hidden, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Draw v ~ p(v | h) for each row of `hidden` (valid 0/1 states, unchecked: a hot path)
+        and return p(v | h) too, as the draw computed it (the SIMD sigmoid in every dtype)."""
+        probs = _fast_sigmoid(self._visible_logits(hidden, check=False))
+        return bernoulli(probs, rng), probs
+
     def gibbs_sweeps(
         self, visible: np.ndarray, num_sweeps: int, rng: np.random.Generator
     ) -> tuple[np.ndarray, np.ndarray]:

@@ -447,9 +447,13 @@ class Trainer:
                 self.optimizer.step(self.rbm, gradient, rate)
             else:
                 scaled = self.optimizer.accepts_scaled_gradient
-                gradient = self.gradient(batch, data_hidden, samples.visible, negative_hidden(
-                    self.rbm, samples.visible, samples.hidden, self.rao_blackwell, samples.hidden_probs, self.sample_rng),
-                    self.offsets, samples.weights, scale=rate if scaled else 1.0)
+                if self.rao_blackwell and samples.visible_probs is not None:  # averaged over the visible layer
+                    visible, hidden = samples.visible_probs, samples.hidden
+                else:
+                    visible, hidden = samples.visible, negative_hidden(
+                        self.rbm, samples.visible, samples.hidden, self.rao_blackwell, samples.hidden_probs, self.sample_rng)
+                gradient = self.gradient(batch, data_hidden, visible, hidden, self.offsets, samples.weights,
+                                         scale=rate if scaled else 1.0)
                 self.optimizer.step(self.rbm, gradient, rate, scaled=scaled)
         return {
             "epoch": epoch + 1,
