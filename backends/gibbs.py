@@ -112,12 +112,15 @@ class PersistentContrastiveDivergence(Backend):
     lower in validation log-likelihood (-165.5 against -150.0 on average). It is unweighted.
 
     average_over: the layer the negative phase averages analytically (Rao-Blackwellises).
-    "hidden" ends every update with p(h | v) of the chains' new visible states: one more
-    product per chain. "visible" pairs each chain's last hidden sample h with p(v | h), which
-    the sweep computed to draw v: (v, h) is a joint sample of a chain at equilibrium, so
+    "hidden" (default) ends every update with p(h | v) of the chains' new visible states: one
+    more product per chain. "visible" pairs each chain's last hidden sample h with p(v | h),
+    which the sweep computed to draw v: (v, h) is a joint sample of a chain at equilibrium, so
     E[p(v | h) h^T] = <v h^T> without that product (PCD-1: two products per chain instead of
-    three). None (default) is "visible" for unweighted chains that persist visible states and
-    "hidden" otherwise (weighted chains need p(h | v) for their free energies anyway).
+    three; unweighted chains only, since weights need p(h | v) for the free energies: with
+    weighted=None the chains are then unweighted whatever the model's size). It is
+    faster per chain but noisier where p(v | h) is nearly 0 or 1, as on trained MNIST models:
+    on 784x500, 600 chains averaged over the visible layer took 1.4 times as long as 300
+    averaged over the hidden one and gained only 0.06 nats of validation log-likelihood.
     """
 
     any_graph = True
@@ -129,7 +132,7 @@ class PersistentContrastiveDivergence(Backend):
 
     def __init__(self, k: int = 1, num_chains: int | None = None, persist: str = "visible",
                  weighted: bool | None = None, ess_threshold: float = 0.5, data_jumps: bool = True,
-                 average_over: str | None = None) -> None:
+                 average_over: str = "hidden") -> None:
         self.k = check_positive_int(k, "k")
         self.num_chains = None if num_chains is None else check_positive_int(num_chains, "num_chains")
         if persist not in ("visible", "hidden"):
@@ -141,8 +144,8 @@ class PersistentContrastiveDivergence(Backend):
             raise ValueError("importance weights are kept on visible states: use persist='visible' with weighted=True")
         if not 0 <= ess_threshold <= 1:
             raise ValueError(f"ess_threshold must be a fraction in [0, 1], got {ess_threshold!r}")
-        if average_over not in (None, "hidden", "visible"):
-            raise ValueError(f"average_over must be 'hidden', 'visible' or None (automatic), got {average_over!r}")
+        if average_over not in ("hidden", "visible"):
+            raise ValueError(f"average_over must be 'hidden' (p(h | v)) or 'visible' (p(v | h)), got {average_over!r}")
         if average_over == "visible" and (weighted or persist == "hidden"):
             raise ValueError("average_over='visible' needs unweighted chains that keep visible states: "
                              "use weighted=False and persist='visible'")
@@ -164,13 +167,7 @@ class PersistentContrastiveDivergence(Backend):
         """Whether the chains for `rbm` carry importance weights (see `weighted`)."""
         if self.weighted is not None:
             return self.weighted
-        return self.persist == "visible" and is_small_model(rbm)
-
-    def averages_over(self, rbm: RBM) -> str:
-        """The layer the negative phase averages analytically for `rbm` (see average_over)."""
-        if self.average_over is not None:
-            return self.average_over
-        return "visible" if self.persist == "visible" and not self.weights_chains(rbm) else "hidden"
+        return self.persist == "visible" and self.average_over == "hidden" and is_small_model(rbm)
 
     def chains_for(self, rbm: RBM) -> int:
         """The number of chains used for `rbm` (see num_chains)."""
@@ -191,7 +188,7 @@ class PersistentContrastiveDivergence(Backend):
         if weighted:
             visible, probs, weights = self._weighted_sweeps(rbm, batch, rng)
             hidden = None
-        elif self.persist == "visible" and self.averages_over(rbm) == "visible":
+        elif self.persist == "visible" and self.average_over == "visible":
             for _ in range(self.k):
                 hidden = rbm.sample_hidden(self.chains, rng, check=False)
                 self.chains, visible_probs = rbm.sample_visible_and_probs(hidden, rng)

@@ -139,16 +139,18 @@ def test_pcd_averaging_over_the_visible_layer_matches_exact_moments(rng):
     assert_moments_close(rbm, sample_moments(rbm, samples), atol=0.03)  # the binary visible states too
 
 
-def test_pcd_averages_over_the_visible_layer_only_for_unweighted_visible_chains():
-    automatic = backends.make("pcd")
-    assert automatic.averages_over(RBM(784, 16)) == "visible"  # image-sized: unweighted chains
-    assert automatic.averages_over(RBM(20, 8)) == "hidden"  # weighted chains need p(h | v) anyway
-    assert backends.make("pcd", weighted=False).averages_over(RBM(20, 8)) == "visible"
-    assert backends.make("pcd", persist="hidden").averages_over(RBM(784, 16)) == "hidden"
-    assert backends.make("pcd", average_over="hidden").averages_over(RBM(784, 16)) == "hidden"
+def test_pcd_averages_over_the_visible_layer_only_when_asked_and_then_unweighted(rng):
+    rbm = RBM(20, 8, seed=0)  # small: its chains are weighted by default
+    default, asked = backends.make("pcd"), backends.make("pcd", average_over="visible")
+    assert default.weights_chains(rbm) and not asked.weights_chains(rbm)
+    assert default.sample(rbm, None, rng).visible_probs is None
+    samples = asked.sample(rbm, None, rng)
+    assert samples.hidden_probs is None and samples.visible_probs.shape == (1000, 20)
     with pytest.raises(ValueError, match="weighted=False"):
         backends.make("pcd", weighted=True, average_over="visible")
-    with pytest.raises(ValueError, match="'hidden', 'visible' or None"):
+    with pytest.raises(ValueError, match="weighted=False"):
+        backends.make("pcd", persist="hidden", average_over="visible")
+    with pytest.raises(ValueError, match="'hidden' .* or 'visible'"):
         backends.make("pcd", average_over="both")
 
 
