@@ -497,7 +497,8 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     the first three keep the Trainer's defaults."""
     parser.add_argument("--optimizer", choices=("adam", "sgd"), help="default sgd (momentum SGD)")
     parser.add_argument("--momentum", type=float, help="Adam's beta1 or SGD's momentum (default 0.9)")
-    parser.add_argument("--weight-decay", type=float, help="L2 on W (default 0)")
+    parser.add_argument("--weight-decay", type=float,
+                        help="L2 on W (default: 3e-4 for models with more than 100,000 weights, else 0)")
     parser.add_argument("--dtype", choices=("auto", "float64", "float32"), default="auto",
                         help="arithmetic of the model and the Gibbs backends; auto (default): float32 for models "
                              "with more than 100,000 weights (it about halves their epochs), else float64")

@@ -82,7 +82,7 @@ class BernoulliRBM(TransformerMixin, BaseEstimator):
             callbacks.append(lambda record, trainer: print(
                 f"[annealrbm.BernoulliRBM] Iteration {record['epoch']}, time = {record['seconds']:.2f}s"))
         return Trainer(self._rbm, backend=self._sampler, epochs=epochs, learning_rate=float(self.learning_rate),
-                       batch_size=batch_size, momentum=0.0, optimizer="sgd", centering=bool(self.centering),
+                       batch_size=batch_size, momentum=0.0, weight_decay=0.0, optimizer="sgd", centering=bool(self.centering),
                        averaging=None, seed=int(self._rng.randint(2**31 - 1)), progress=False, evaluate=False,
                        callbacks=callbacks, visible_values="unit-interval")
 

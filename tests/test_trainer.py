@@ -242,6 +242,22 @@ def test_default_schedule_holds_then_decays_to_a_tenth_and_shrinks_with_minibatc
     np.testing.assert_allclose(trainer.history["learning_rate"], [DecayingRate(0.5, 10)(e) for e in range(10)])
 
 
+def test_weight_decay_defaults_to_a_little_for_large_rbms_only():
+    from annealrbm.models import build_model
+    from annealrbm.training.trainer import DEFAULT_LARGE_MODEL_WEIGHT_DECAY, default_weight_decay
+
+    assert DEFAULT_LARGE_MODEL_WEIGHT_DECAY > 0
+    assert default_weight_decay(RBM(784, 500)) == DEFAULT_LARGE_MODEL_WEIGHT_DECAY  # 392,000 weights
+    assert default_weight_decay(RBM(784, 16)) == 0 and default_weight_decay(RBM(20, 8)) == 0
+    assert default_weight_decay(build_model("fully-connected", 600, 400, seed=0)) == 0  # not an RBM
+    large = Trainer(RBM(784, 500, seed=0), backend="cd", progress=False)
+    assert large.optimizer.weight_decay == DEFAULT_LARGE_MODEL_WEIGHT_DECAY
+    assert Trainer(RBM(784, 500, seed=0), backend="cd", weight_decay=0, progress=False).optimizer.weight_decay == 0
+    adam = Trainer(RBM(784, 500, seed=0), backend="cd", optimizer="adam", progress=False)
+    assert adam.optimizer.weight_decay == DEFAULT_LARGE_MODEL_WEIGHT_DECAY
+    assert Trainer(RBM(20, 8, seed=0), backend="cd", progress=False).optimizer.weight_decay == 0
+
+
 def test_the_trained_model_is_the_average_of_the_last_quarter_of_epochs():
     seen = []
 

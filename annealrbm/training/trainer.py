@@ -18,11 +18,24 @@ from annealrbm.gradient import unit_restarts
 from annealrbm.backends.retry import SamplerUnavailable
 from annealrbm.gradient.estimators import Centering, GradientEstimator, centred, negative_hidden, positive_statistics, statistics_difference
 from annealrbm.models.base import EnergyModel
+from annealrbm.models.rbm import LARGE_MODEL_WEIGHTS
 from annealrbm.optim import Adam, LearningRate, MomentumSGD, ParameterAverage, as_schedule, default_learning_rate, parameters
 from annealrbm.validation import binary_states_uint8, check_positive_int, check_unit_interval
 
 # The final phase of training when averaging is off: this fraction of the epochs at the end.
 DEFAULT_FINAL_PHASE = 0.25
+
+# L2 weight decay of RBMs with more than LARGE_MODEL_WEIGHTS weights when none is given:
+# MNIST-sized models overfit (784x500: train LL 4 nats above validation without it), small
+# ones (the toy sets) need large weights for their sharp modes. Others get 0.
+DEFAULT_LARGE_MODEL_WEIGHT_DECAY = 3e-4
+
+
+def default_weight_decay(rbm: EnergyModel) -> float:
+    """The weight decay a Trainer uses for `rbm` when none is given (see above)."""
+    large = rbm.two_layer_fast_paths and rbm.n_visible * rbm.n_hidden > LARGE_MODEL_WEIGHTS
+    return DEFAULT_LARGE_MODEL_WEIGHT_DECAY if large else 0.0
+
 
 # Callback: called after every epoch with (record, trainer); returning True stops training.
 Callback = Callable[[dict, "Trainer"], Any]
@@ -101,6 +114,9 @@ class Trainer:
     optimizer: 'sgd' (default: momentum SGD) or 'adam'; `momentum` is SGD's momentum or Adam's
         beta1. Adam's normalised steps keep a noisy gradient's parameters walking at the full
         rate however small the signal, so its endings depend on the sampling noise.
+    weight_decay: L2 on the weights, subtracted from the gradient (weight_decay * W). None
+        (default) is 3e-4 for RBMs with more than 100,000 weights (MNIST 784x500: 0.14 nats
+        of validation log-likelihood) and 0 otherwise (`default_weight_decay`).
     centering: the centred gradient (Melchior, Fischer & Wiskott 2016; see estimators), on by
         default: offsets from the data mean and a moving average of the hidden means make the
         steps far better conditioned, so momentum SGD can take large steps without diverging.
@@ -146,7 +162,7 @@ class Trainer:
         learning_rate: LearningRate | None = None,
         batch_size: int = 100,
         momentum: float = 0.9,
-        weight_decay: float = 0.0,
+        weight_decay: float | None = None,
         rao_blackwell: bool = True,
         optimizer: str = "sgd",
         centering: bool = True,
@@ -187,6 +203,8 @@ class Trainer:
         self.batch_size = check_positive_int(batch_size, "batch_size")
         if not 0 <= momentum < 1:
             raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
+        if weight_decay is None:
+            weight_decay = default_weight_decay(rbm)
         if optimizer == "adam":
             self.optimizer = Adam(rbm, beta1=momentum, weight_decay=weight_decay)
         elif optimizer == "sgd":
