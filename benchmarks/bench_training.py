@@ -9,7 +9,7 @@ The floor counts the products one update really does: p(h|data), the chains' con
 and the v^T h statistics of data and samples (one product of twice the inner dimension, the
 FLOPs of two). CD-1: five (the chains start at the data: p(v|h), p(h|v')); PCD-1: six (a whole
 sweep p(h|v), p(v|h), p(h|v') on chains kept as visible states), five with
-average_over=visible ("pcd-avg-visible": no p(h|v')); PCD-1 with persist=hidden,
+average_over=visible ("pcd-v-avg": no p(h|v')); PCD-1 with persist=hidden,
 scikit-learn's algorithm (chains kept as the hidden states drawn at the end of the last
 update): five. A second share puts the same FLOPs at the machine's peak float32 rate (a
 2048x2048 product), which the update's thinner products do not reach. Two framework-free
@@ -308,7 +308,7 @@ def main() -> None:
             label = f"{backend} {np.dtype(dtype).name} {optimizer}"
             contenders[label] = lambda b=backend, d=dtype, o=optimizer: epoch_seconds(b, data, d, o)
     contenders["pcd-hidden float32 sgd"] = lambda: epoch_seconds("pcd", data, np.float32, "sgd", {"persist": "hidden"})
-    contenders["pcd-avg-visible float32 sgd"] = lambda: epoch_seconds(
+    contenders["pcd-v-avg float32 sgd"] = lambda: epoch_seconds(
         "pcd", data, np.float32, "sgd", {"average_over": "visible"})
     for backend in ("cd", "pcd"):  # what a user who sets nothing gets
         contenders[f"{backend} defaults"] = lambda b=backend: default_epoch_seconds(b, data)
