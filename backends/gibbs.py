@@ -117,10 +117,9 @@ class PersistentContrastiveDivergence(Backend):
     which the sweep computed to draw v: (v, h) is a joint sample of a chain at equilibrium, so
     E[p(v | h) h^T] = <v h^T> without that product (PCD-1: two products per chain instead of
     three; unweighted chains only, since weights need p(h | v) for the free energies: with
-    weighted=None the chains are then unweighted whatever the model's size). It is
-    faster per chain but noisier where p(v | h) is nearly 0 or 1, as on trained MNIST models:
-    on 784x500, 600 chains averaged over the visible layer took 1.4 times as long as 300
-    averaged over the hidden one and gained only 0.06 nats of validation log-likelihood.
+    weighted=None the chains are then unweighted whatever the model's size; RBMs only). It is
+    cheaper per chain but noisier where p(v | h) is nearly 0 or 1, as for most pixels of a
+    trained MNIST model, so there it gains less than the chains it pays for (docs/benchmarks.md).
     """
 
     any_graph = True
@@ -208,8 +207,9 @@ class PersistentContrastiveDivergence(Backend):
     def _general_sample(self, model, rng: np.random.Generator, start: float) -> NegativeSamples:
         """PCD on a Boltzmann machine on any graph: chains of whole states, k sweeps over the
         colour blocks per update, importance-weighted as for the RBM (`weights_chains`)."""
-        if self.persist != "visible":
-            raise ValueError("pcd on a Boltzmann machine that is not an RBM keeps whole states: use persist='visible'")
+        if self.persist != "visible" or self.average_over != "hidden":
+            raise ValueError("pcd on a Boltzmann machine that is not an RBM keeps whole states: use persist='visible' "
+                             "and average_over='hidden'")
         if self.chains is None or self.chains.shape[1] != model.n_units:
             self.chains = _random_states(self.chains_for(model), model.n_units, rng, model.dtype)
             self.log_weights = self.free_energies = None

@@ -152,6 +152,9 @@ def test_pcd_averages_over_the_visible_layer_only_when_asked_and_then_unweighted
         backends.make("pcd", persist="hidden", average_over="visible")
     with pytest.raises(ValueError, match="'hidden' .* or 'visible'"):
         backends.make("pcd", average_over="both")
+    from annealrbm.models import build_model
+    with pytest.raises(ValueError, match="average_over='hidden'"):  # an RBM's layers only
+        asked.sample(build_model("fully-connected", 6, 3, seed=0), None, rng)
 
 
 def test_cd_starts_at_the_batch(rng):
