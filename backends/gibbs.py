@@ -187,7 +187,7 @@ class PersistentContrastiveDivergence(Backend):
         if weighted:
             visible, probs, weights = self._weighted_sweeps(rbm, batch, rng)
             hidden = None
-        elif self.persist == "visible" and self.average_over == "visible":
+        elif self.average_over == "visible":  # unweighted chains of visible states (checked in __init__)
             for _ in range(self.k):
                 hidden = rbm.sample_hidden(self.chains, rng, check=False)
                 self.chains, visible_probs = rbm.sample_visible_and_probs(hidden, rng)

@@ -86,9 +86,14 @@ def bernoulli(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 LARGE_MODEL_WEIGHTS = 100_000
 
 
+def has_many_weights(n_visible: int, n_hidden: int) -> bool:
+    """Whether an RBM of these sizes has more than LARGE_MODEL_WEIGHTS weights."""
+    return n_visible * n_hidden > LARGE_MODEL_WEIGHTS
+
+
 def default_dtype(n_visible: int, n_hidden: int) -> np.dtype:
     """float32 for large models (more than LARGE_MODEL_WEIGHTS weights), float64 otherwise."""
-    return np.dtype(np.float32 if n_visible * n_hidden > LARGE_MODEL_WEIGHTS else np.float64)
+    return np.dtype(np.float32 if has_many_weights(n_visible, n_hidden) else np.float64)
 
 
 def _float_dtype(dtype) -> np.dtype:

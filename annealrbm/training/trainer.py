@@ -18,22 +18,22 @@ from annealrbm.gradient import unit_restarts
 from annealrbm.backends.retry import SamplerUnavailable
 from annealrbm.gradient.estimators import Centering, GradientEstimator, centred, negative_hidden, positive_statistics, statistics_difference
 from annealrbm.models.base import EnergyModel
-from annealrbm.models.rbm import LARGE_MODEL_WEIGHTS
+from annealrbm.models.rbm import has_many_weights
 from annealrbm.optim import Adam, LearningRate, MomentumSGD, ParameterAverage, as_schedule, default_learning_rate, parameters
 from annealrbm.validation import binary_states_uint8, check_positive_int, check_unit_interval
 
 # The final phase of training when averaging is off: this fraction of the epochs at the end.
 DEFAULT_FINAL_PHASE = 0.25
 
-# L2 weight decay of RBMs with more than LARGE_MODEL_WEIGHTS weights when none is given:
-# MNIST-sized models overfit (784x500: train LL 4 nats above validation without it), small
-# ones (the toy sets) need large weights for their sharp modes. Others get 0.
+# L2 weight decay of RBMs with more than 100,000 weights (`has_many_weights`) when none is given:
+# MNIST-sized models overfit the training set without it; small ones (the toy sets) need large
+# weights for their sharp modes, so they and models on other graphs get 0.
 DEFAULT_LARGE_MODEL_WEIGHT_DECAY = 3e-4
 
 
 def default_weight_decay(rbm: EnergyModel) -> float:
     """The weight decay a Trainer uses for `rbm` when none is given (see above)."""
-    large = rbm.two_layer_fast_paths and rbm.n_visible * rbm.n_hidden > LARGE_MODEL_WEIGHTS
+    large = rbm.two_layer_fast_paths and has_many_weights(rbm.n_visible, rbm.n_hidden)
     return DEFAULT_LARGE_MODEL_WEIGHT_DECAY if large else 0.0
 
 
@@ -115,8 +115,8 @@ class Trainer:
         beta1. Adam's normalised steps keep a noisy gradient's parameters walking at the full
         rate however small the signal, so its endings depend on the sampling noise.
     weight_decay: L2 on the weights, subtracted from the gradient (weight_decay * W). None
-        (default) is 3e-4 for RBMs with more than 100,000 weights (MNIST 784x500: 0.14 nats
-        of validation log-likelihood) and 0 otherwise (`default_weight_decay`).
+        (default) is 3e-4 for RBMs with more than 100,000 weights, which overfit without it
+        (docs/benchmarks.md), and 0 otherwise (`default_weight_decay`).
     centering: the centred gradient (Melchior, Fischer & Wiskott 2016; see estimators), on by
         default: offsets from the data mean and a moving average of the hidden means make the
         steps far better conditioned, so momentum SGD can take large steps without diverging.
