@@ -7,11 +7,11 @@
 
 Every method is given each wall-time budget the way a user plans a run: after an untimed
 warm-up minibatch, one calibration pass on a few minibatches measures its seconds per training
-image, the number of epochs that fits the budget is trained with the method's defaults (so learning-rate schedules and averaging finish as
-designed), and the real training seconds are recorded. A method too slow for one epoch in the
-budget (bipartite-sa: population annealing at every minibatch) trains one epoch on the first
-images that fit. scikit-learn runs as its documentation suggests for MNIST-sized data: batch 100,
-learning rate 0.1, PCD-1.
+image, the number of epochs that fits the budget is trained with the method's defaults (so
+learning-rate schedules and averaging finish as designed), and the real training seconds are
+recorded. A method too slow for one epoch in the budget (bipartite-sa: population annealing at
+every minibatch) trains one epoch on the first images that fit. scikit-learn runs as its
+documentation suggests for MNIST-sized data: batch 100, learning rate 0.1, PCD-1.
 
 Each model is scored on the validation set by `metrics.log_likelihood_bounds`: forward AIS
 (optimistic) and reverse AIS (conservative), the same estimator for every method. The table's
