@@ -8,11 +8,16 @@ from annealrbm.gradient.estimators import Gradient
 from annealrbm.models.rbm import RBM
 
 
-def with_weight_decay(gradient: Gradient, rbm: RBM, weight_decay: float) -> Gradient:
+def with_weight_decay(
+    gradient: Gradient, rbm: RBM, weight_decay: float, scratch: np.ndarray | None = None
+) -> Gradient:
     """The gradient with L2 weight decay on the couplings (W of an RBM; the first parameter
-    array of any model), in place: optimizers own their gradient."""
+    array of any model), in place: optimizers own their gradient. `scratch`, an array of the
+    couplings' shape and dtype, holds weight_decay * W instead of a temporary per call."""
     if weight_decay:
-        np.subtract(gradient[0], weight_decay * parameters(rbm)[0], out=gradient[0])
+        couplings = parameters(rbm)[0]
+        decay = np.multiply(couplings, weight_decay, out=scratch)
+        np.subtract(gradient[0], decay, out=gradient[0])
     return gradient
 
 
@@ -55,6 +60,7 @@ class MomentumSGD:
         self.momentum = float(momentum)
         self.weight_decay = float(weight_decay)
         self.velocity = [np.zeros_like(p) for p in parameters(rbm)]
+        self.scratch = np.empty_like(parameters(rbm)[0]) if self.weight_decay else None
 
     # the trainer may hand over the gradient already multiplied by the rate (the gradient
     # estimator's `scale`, free there), saving a pass over the weights here
@@ -65,7 +71,7 @@ class MomentumSGD:
         already `rate` times the log-likelihood gradient."""
         decay = self.weight_decay * rate if scaled else self.weight_decay
         for velocity, direction, parameter in zip(
-            self.velocity, with_weight_decay(gradient, rbm, decay), parameters(rbm)
+            self.velocity, with_weight_decay(gradient, rbm, decay, self.scratch), parameters(rbm)
         ):
             if not scaled:
                 direction *= rate
@@ -120,7 +126,7 @@ class Adam:
         #   parameter += rate * (m / c1) / (sqrt(v / c2) + eps)
         # so results are bit-identical to it, without a temporary per operation.
         for first, second, direction, parameter, scratch in zip(
-            self.first, self.second, with_weight_decay(gradient, rbm, self.weight_decay), parameters(rbm), self.scratch
+            self.first, self.second, with_weight_decay(gradient, rbm, self.weight_decay, self.scratch[0]), parameters(rbm), self.scratch
         ):
             np.multiply(direction, 1 - self.beta1, out=scratch)
             first *= self.beta1
