@@ -220,9 +220,7 @@ class RBM(EnergyModel):
     def _visible_logits(self, hidden, check: bool) -> np.ndarray:
         """a + W h per row, a fresh array the caller may overwrite."""
         h = self._checked(hidden, self.n_hidden, "hidden") if check else hidden
-        # (W h^T)^T, a column-major view: OpenBLAS computes this orientation of the float32
-        # product faster than h W^T (784x500 weights: 0.41 against 0.50 ms per 100 rows)
-        logits = (self.W @ h.T).T
+        logits = h @ self.W.T
         logits += self.visible_bias
         return logits
 
